@@ -1,0 +1,1 @@
+"""Verifiable rewards for visual RFT: a registry, built-in rewards and their shared parsing and geometry."""

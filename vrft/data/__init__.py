@@ -1,0 +1,1 @@
+"""Data: the Sample schema, format loaders, mixtures, difficulty and synthetic tasks."""
