@@ -1,0 +1,239 @@
+"""Helpers every format loader shares: reading rows, turning row errors into Problems, checking
+media files, and parsing boxes.
+
+A loader's per-row builder raises :class:`RowError` (or KeyError / TypeError / ValueError) for a
+malformed row; :func:`build_samples` turns that into a :class:`Problem` and then checks that every
+media file a built sample points at exists and is not empty.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from typing import Any, Callable, Iterable
+
+from vrft.data.problems import LoadResult, Problem
+from vrft.data.sample import Sample
+
+
+class RowError(ValueError):
+    """A malformed row; the message says what is wrong with it."""
+
+
+def read_rows(path: str) -> tuple[list[tuple[str, Any]], list[Problem]]:
+    """Rows of a JSON list or a JSON-lines file, each as (label, row).
+
+    The label is the row's index in a JSON list, or ``line N`` (1-based) in JSON lines. A JSON file
+    that does not parse raises ValueError naming the file; a bad JSON line becomes a Problem.
+    """
+    if path.endswith((".jsonl", ".ndjson")):
+        rows, problems = [], []
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append((f"line {lineno}", json.loads(line)))
+                except json.JSONDecodeError as e:
+                    problems.append(Problem(f"line {lineno}", path, f"invalid JSON: {e.msg}"))
+        return rows, problems
+    data = read_json(path)
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of rows, got {type(data).__name__}")
+    return [(str(i), row) for i, row in enumerate(data)], []
+
+
+def read_json(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+
+
+def build_samples(
+    path: str,
+    rows: Iterable[tuple[str, Any]],
+    build: Callable[[str, Any], Sample | list[Sample] | None],
+    check_media: bool = True,
+    problems: list[Problem] | None = None,
+) -> LoadResult:
+    """Build samples row by row; malformed rows and missing media become Problems.
+
+    ``build(label, row)`` returns a Sample, a list of them, or None for a row deliberately left out
+    (e.g. filtered by an option). A problem names the row by its id when it has one.
+    """
+    result = LoadResult(problems=list(problems or []))
+    media_cache: dict[str, str | None] = {}
+    for label, row in rows:
+        name = label
+        if isinstance(row, dict) and row.get("id") is not None and str(row["id"]) not in label:
+            name = f"{label} (id {row['id']})"
+        try:
+            if not isinstance(row, dict):
+                raise RowError(f"expected an object, got {type(row).__name__}")
+            built = build(label, row)
+        except KeyError as e:
+            result.problems.append(Problem(name, path, f"missing key {e.args[0]!r}"))
+            continue
+        except (RowError, TypeError, ValueError) as e:
+            result.problems.append(Problem(name, path, str(e)))
+            continue
+        if built is None:
+            continue
+        for sample in built if isinstance(built, list) else [built]:
+            missing = media_problems(sample, media_cache) if check_media else []
+            if missing:
+                result.problems.append(Problem(name, path, "; ".join(missing)))
+            else:
+                result.samples.append(sample)
+    return result
+
+
+def media_problems(sample: Sample, cache: dict[str, str | None] | None = None) -> list[str]:
+    """Reasons the sample's media are unusable: a missing or empty image or video file."""
+    cache = {} if cache is None else cache
+    paths = list(sample.images) + ([sample.video.path] if sample.video else [])
+    out = []
+    for p in paths:
+        if p not in cache:
+            cache[p] = _file_problem(p)
+        if cache[p]:
+            out.append(cache[p])
+    return out
+
+
+def _file_problem(path: str) -> str | None:
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        return f"media file not found: {path}"
+    except OSError as e:
+        return f"media file unreadable: {path} ({e.strerror})"
+    if not os.path.isfile(path):
+        return f"media path is not a file: {path}"
+    return f"media file is empty: {path}" if size == 0 else None
+
+
+def join_media(media_root: str, rel: Any, fallback_dirs: Iterable[str] = ()) -> str:
+    """Absolute path of a media file given relative to the media root.
+
+    When the file is not at ``media_root/rel`` but is at ``media_root/<dir>/rel`` for one of
+    ``fallback_dirs`` (e.g. ChartQA's ``png/``), that path is used. A missing file is reported by
+    the media check, with the primary path.
+    """
+    if not isinstance(rel, str) or not rel:
+        raise RowError(f"media path must be a non-empty string, got {rel!r}")
+    if os.path.isabs(rel):
+        return rel
+    primary = os.path.abspath(os.path.join(media_root, rel))
+    if os.path.exists(primary):
+        return primary
+    for d in fallback_dirs:
+        if d:
+            alt = os.path.abspath(os.path.join(media_root, d, rel))
+            if os.path.exists(alt):
+                return alt
+    return primary
+
+
+def sample_id(dataset_name: str, row_id: Any) -> str:
+    """Sample ids are unique across a mixture: ``<dataset>/<row id>``."""
+    row_id = str(row_id)
+    prefix = dataset_name + "/"
+    return row_id if row_id.startswith(prefix) else prefix + row_id
+
+
+def require_str(row: dict, key: str) -> str:
+    value = row[key]
+    if not isinstance(value, str) or not value.strip():
+        raise RowError(f"{key!r} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+_NUM = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+_BOX_RE = re.compile(rf"\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]")
+
+
+def parse_box(value: Any, what: str = "box") -> list[float]:
+    """A valid (x1, y1, x2, y2) box from a list of 4 numbers or a string containing one.
+
+    Raises RowError for a non-numeric, NaN or infinite value, a wrong length, or x2 <= x1 / y2 <= y1.
+    """
+    if isinstance(value, str):
+        m = _BOX_RE.search(value)
+        if not m:
+            raise RowError(f"{what}: no [x1, y1, x2, y2] box found in {value!r}")
+        value = [float(g) for g in m.groups()]
+    if not isinstance(value, (list, tuple)):
+        raise RowError(f"{what} must be a list of 4 numbers, got {type(value).__name__}")
+    if len(value) != 4:
+        raise RowError(f"{what} must have 4 numbers, got {len(value)}")
+    box = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise RowError(f"{what} has a non-numeric value {v!r}")
+        if not math.isfinite(v):
+            raise RowError(f"{what} has a non-finite value {v!r}")
+        box.append(float(v))
+    x1, y1, x2, y2 = box
+    if x2 <= x1 or y2 <= y1:
+        raise RowError(f"{what} {_fmt(box)} has no area (needs x2 > x1 and y2 > y1)")
+    return box
+
+
+def xywh_to_xyxy(value: Any, what: str = "bbox") -> list[float]:
+    """(x, y, w, h) -> (x1, y1, x2, y2), validated like :func:`parse_box`."""
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise RowError(f"{what} must be [x, y, w, h], got {value!r}")
+    x, y, w, h = value
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return parse_box([x, y, x + w, y + h], what)
+    return parse_box(list(value), what)  # raises with the non-numeric value named
+
+
+def check_box_in_image(box: list[float], size: tuple[float, float] | None, what: str = "box",
+                       tolerance: float = 1.0) -> list[float]:
+    """Clip a box to the image when it overshoots by at most ``tolerance`` pixels; beyond, RowError."""
+    if not size:
+        return box
+    w, h = size
+    x1, y1, x2, y2 = box
+    if x1 < -tolerance or y1 < -tolerance or x2 > w + tolerance or y2 > h + tolerance:
+        raise RowError(f"{what} {_fmt(box)} lies outside the {w:g}x{h:g} image")
+    return [max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)]
+
+
+def image_size(row: dict, w_key: str = "width", h_key: str = "height") -> tuple[float, float] | None:
+    """(width, height) when the row states both as positive numbers, else None."""
+    w, h = row.get(w_key), row.get(h_key)
+    if w is None and h is None:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in (w, h)):
+        raise RowError(f"image size {w_key}={w!r}, {h_key}={h!r} must be positive numbers")
+    return float(w), float(h)
+
+
+def answer_text(value: Any, what: str = "answer") -> str:
+    """Answers are strings; numbers are written plainly and lists as JSON lists."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RowError(f"{what} is not finite: {value!r}")
+        return f"{value:g}" if value == int(value) else repr(value)
+    if isinstance(value, list):
+        return json.dumps(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise RowError(f"{what} must be a non-empty string or number, got {value!r}")
+
+
+def _fmt(box: list[float]) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in box) + "]"

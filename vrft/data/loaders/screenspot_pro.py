@@ -1,0 +1,43 @@
+"""ScreenSpot-Pro GUI grounding on high-resolution professional screenshots.
+
+Rows ``{"img_filename", "bbox": [x1, y1, x2, y2], "instruction", "img_size": [w, h], "ui_type", "group",
+"platform", "application", "id"}`` (one JSON file per application in the official release)
+-> task ``gui``, solution ``{"action": "click", "bbox": [x1, y1, x2, y2]}``; the box is checked
+against ``img_size``. ``meta``: ``ui_type``, ``group``, ``platform``, ``application``, ``width``, ``height``.
+"""
+
+from __future__ import annotations
+
+from vrft.data.loaders.common import (
+    RowError, build_samples, check_box_in_image, join_media, parse_box, read_rows, require_str,
+    sample_id,
+)
+from vrft.data.loaders.registry import register_loader
+from vrft.data.problems import LoadResult
+from vrft.data.sample import Sample
+
+
+@register_loader("screenspot_pro", tasks=("gui",))
+def load_screenspot_pro(path: str, media_root: str, dataset_name: str, task: str = "gui", *,
+                        check_media: bool = True, image_dir: str = "images") -> LoadResult:
+    rows, problems = read_rows(path)
+
+    def build(label: str, row: dict) -> Sample:
+        size = row.get("img_size")
+        if size is not None:
+            if not (isinstance(size, list) and len(size) == 2
+                    and all(isinstance(v, (int, float)) and v > 0 for v in size)):
+                raise RowError(f"img_size must be [width, height], got {size!r}")
+        box = check_box_in_image(parse_box(row["bbox"], "bbox"), tuple(size) if size else None, "bbox")
+        meta = {k: row.get(k) for k in ("ui_type", "group", "platform", "application")}
+        if size:
+            meta["width"], meta["height"] = int(size[0]), int(size[1])
+        return Sample(
+            id=sample_id(dataset_name, row.get("id", label)), dataset=dataset_name, task=task,
+            prompt=require_str(row, "instruction"),
+            solution={"action": "click", "bbox": box},
+            images=[join_media(media_root, require_str(row, "img_filename"), [image_dir])],
+            meta=meta,
+        )
+
+    return build_samples(path, rows, build, check_media, problems)
