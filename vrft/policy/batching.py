@@ -1,0 +1,66 @@
+"""Collate encoded prompts (and completions) into padded batches.
+
+Prompts are left-padded so every completion starts at the same column; completions are
+right-padded after that. Vision tensors are concatenated in sequence order, which is the order the
+model consumes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from vrft.policy.prompt_inputs import PromptInputs
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # (B, L)
+    attention_mask: torch.Tensor  # (B, L)
+    mm_token_type_ids: torch.Tensor  # (B, L)
+    image_grid_thw: torch.Tensor | None
+    video_grid_thw: torch.Tensor | None
+    second_per_grid_ts: torch.Tensor | None
+    prompt_len: int  # column where completions start
+
+    def model_kwargs(self) -> dict:
+        kw = dict(input_ids=self.input_ids, attention_mask=self.attention_mask,
+                  mm_token_type_ids=self.mm_token_type_ids)
+        for name in ("image_grid_thw", "video_grid_thw", "second_per_grid_ts"):
+            value = getattr(self, name)
+            if value is not None:
+                kw[name] = value
+        return kw
+
+
+def _cat(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
+    present = [t for t in tensors if t is not None]
+    return torch.cat(present, 0) if present else None
+
+
+def collate(prompts: list[PromptInputs], pad_id: int, completions: list[torch.Tensor] | None = None,
+            device: torch.device | str = "cpu") -> Batch:
+    """Left-pad prompts to a common length and append right-padded completions (if given)."""
+    lp = max(p.length for p in prompts)
+    lc = max((int(c.shape[0]) for c in completions), default=0) if completions else 0
+    b = len(prompts)
+    ids = torch.full((b, lp + lc), pad_id, dtype=torch.long)
+    mask = torch.zeros((b, lp + lc), dtype=torch.long)
+    mm = torch.zeros((b, lp + lc), dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, lp - p.length:lp] = p.input_ids
+        mask[i, lp - p.length:lp] = 1
+        mm[i, lp - p.length:lp] = p.mm_token_type_ids
+        if completions:
+            c = completions[i]
+            ids[i, lp:lp + c.shape[0]] = c
+            mask[i, lp:lp + c.shape[0]] = 1
+    spg = _cat([p.second_per_grid_ts for p in prompts])
+    return Batch(
+        input_ids=ids.to(device), attention_mask=mask.to(device), mm_token_type_ids=mm.to(device),
+        image_grid_thw=None if (g := _cat([p.image_grid_thw for p in prompts])) is None else g.to(device),
+        video_grid_thw=None if (g := _cat([p.video_grid_thw for p in prompts])) is None else g.to(device),
+        second_per_grid_ts=None if spg is None else spg.to(device),
+        prompt_len=lp,
+    )

@@ -1,0 +1,86 @@
+"""Batched rollouts with the training model (the HF backend).
+
+Each prompt is prefilled once (vision encoded once), its KV cache is copied for its G samples,
+and all P*G rows decode together. This is the same computation as `generate` with
+`num_return_sequences=G`, minus G-1 redundant prefills and vision encodings per prompt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from vrft.policy.batching import collate
+from vrft.policy.prompt_inputs import PromptInputs
+from vrft.policy.sampling import SamplingParams, mask_tokens, sample_step
+from vrft.policy.unwrap import core
+from vrft.policy.vision_features import encode_media, encoder_outputs_for
+
+
+@dataclass
+class Completion:
+    prompt_index: int
+    token_ids: torch.Tensor  # (T,), including the end-of-turn token when one was produced
+    logprobs: torch.Tensor  # (T,), the sampler's log-probs
+    text: str  # decoded, without the end-of-turn token
+    finish_reason: str  # "eos" | "stop" | "length"
+
+
+@torch.no_grad()
+def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: SamplingParams, *,
+                suppress_ids: torch.Tensor, eos_ids: list[int], pad_id: int,
+                generator: torch.Generator | None = None) -> list[Completion]:
+    """`n` completions for each prompt, ordered prompt-major (prompt 0's n samples first)."""
+    device = next(model.parameters()).device
+    batch = collate(prompts, pad_id, device=device)
+    encoded = encode_media(model, prompts)
+    out = model(**batch.model_kwargs(), mm_encoder_outputs=encoder_outputs_for(encoded, list(range(len(prompts)))),
+                use_cache=True, logits_to_keep=1)
+    cache = out.cache if hasattr(out, "cache") else out.past_key_values
+    rope_deltas = core(model).rope_deltas.repeat_interleave(n, 0)  # (B, 1)
+    cache.batch_repeat_interleave(n)
+    logits = out.logits[:, -1].repeat_interleave(n, 0)
+    mask = batch.attention_mask.repeat_interleave(n, 0)
+    b = mask.shape[0]
+    suppress = suppress_ids.to(device)
+    eos = torch.tensor(eos_ids, device=device)
+    with_eos = torch.cat([suppress, eos])
+    tokens, logps = [], []
+    done = torch.zeros(b, dtype=torch.bool, device=device)
+    reason = ["length"] * b
+    stop_at = [None] * b
+    for t in range(params.max_new_tokens):
+        logits = mask_tokens(logits, with_eos if t < params.min_new_tokens else suppress)
+        tok, lp = sample_step(logits, params, generator)
+        tok = torch.where(done, torch.full_like(tok, pad_id), tok)
+        tokens.append(tok)
+        logps.append(torch.where(done, torch.zeros_like(lp), lp))
+        newly = ~done & torch.isin(tok, eos)
+        for i in newly.nonzero()[:, 0].tolist():
+            reason[i], stop_at[i] = "eos", t + 1
+        done |= newly
+        if params.stop:
+            for i in (~done).nonzero()[:, 0].tolist():
+                tail = tokenizer.decode(torch.stack(tokens[-8:])[:, i])
+                if any(s in tail for s in params.stop):
+                    text = tokenizer.decode(torch.stack(tokens)[:, i])
+                    if any(s in text for s in params.stop):
+                        reason[i], stop_at[i] = "stop", t + 1
+                        done[i] = True
+        if bool(done.all()) or t == params.max_new_tokens - 1:
+            break
+        mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=device)], 1)
+        position_ids = (mask.sum(-1, keepdim=True) - 1 + rope_deltas)[None]  # (1, B, 1)
+        out = model(input_ids=tok[:, None], attention_mask=mask, position_ids=position_ids, cache=cache,
+                    use_cache=True)
+        cache = out.cache if hasattr(out, "cache") else out.past_key_values
+        logits = out.logits[:, -1]
+    tok_TB, lp_TB = torch.stack(tokens), torch.stack(logps)
+    results = []
+    for i in range(b):
+        end = stop_at[i] or tok_TB.shape[0]
+        ids = tok_TB[:end, i].cpu()
+        text_ids = ids[:-1] if reason[i] == "eos" else ids
+        results.append(Completion(i // n, ids, lp_TB[:end, i].cpu(), tokenizer.decode(text_ids), reason[i]))
+    return results

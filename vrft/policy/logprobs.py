@@ -1,0 +1,88 @@
+"""Per-token log-probs (and entropy) of completions given their prompts and media.
+
+Memory-lean: logits are computed only for completion positions (`logits_to_keep`), one
+micro-batch at a time, and reduced with `logsumexp` instead of a stored full-vocabulary
+log-softmax. The same vision tokens the sampler suppresses are masked here, so at temperature 1
+the result equals the sampler's log-probs (see `vrft.policy.sampling`). Logits are divided by the
+sampling temperature, as the sampler did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from vrft.policy.batching import collate
+from vrft.policy.prompt_inputs import PromptInputs
+from vrft.policy.vision_features import EncodedMedia, encode_media, encoder_outputs_for
+
+
+@dataclass
+class LogprobOutput:
+    logprobs: list[torch.Tensor]  # one (T_i,) tensor per sequence
+    entropy: list[torch.Tensor] | None = None
+
+
+def token_logprobs_from_logits(logits_BTV: torch.Tensor, targets_BT: torch.Tensor, temperature: float,
+                               suppress_ids: torch.Tensor | None, with_entropy: bool):
+    logits_BTV = logits_BTV.float()
+    if temperature not in (0.0, 1.0):
+        logits_BTV = logits_BTV / temperature
+    if suppress_ids is not None and suppress_ids.numel():
+        logits_BTV = logits_BTV.index_fill(-1, suppress_ids.to(logits_BTV.device), float("-inf"))
+    lse_BT = torch.logsumexp(logits_BTV, -1)
+    logp_BT = logits_BTV.gather(-1, targets_BT[..., None])[..., 0] - lse_BT
+    ent_BT = None
+    if with_entropy:
+        with torch.no_grad():
+            p = torch.softmax(logits_BTV, -1)
+            ent_BT = -(p * torch.log_softmax(logits_BTV, -1).nan_to_num(0.0, 0.0, 0.0)).sum(-1)
+    return logp_BT, ent_BT
+
+
+def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int], completions: list[torch.Tensor],
+                        *, pad_id: int, suppress_ids: torch.Tensor | None = None, temperature: float = 1.0,
+                        micro_batch: int = 8, with_entropy: bool = False,
+                        encoded: list[EncodedMedia] | None = None, share_vision: bool = True) -> LogprobOutput:
+    """Log-probs of `completions[i]` given prompt `prompts[seq_prompt[i]]`.
+
+    With `share_vision`, each prompt's media is encoded once for all its sequences (pass `encoded`
+    to reuse features computed earlier in the same step). Gradients flow when grad is enabled.
+    """
+    device = next(model.parameters()).device
+    if share_vision and encoded is None:
+        encoded = encode_media(model, prompts)
+    out_lp: list[torch.Tensor] = []
+    out_ent: list[torch.Tensor] = []
+    for s in range(0, len(completions), micro_batch):
+        idx = list(range(s, min(s + micro_batch, len(completions))))
+        rows = [prompts[seq_prompt[i]] for i in idx]
+        comps = [completions[i].to(torch.long) for i in idx]
+        batch = collate(rows, pad_id, completions=comps, device=device)
+        t_max = max(int(c.shape[0]) for c in comps)
+        kwargs = batch.model_kwargs()
+        if share_vision:
+            kwargs["mm_encoder_outputs"] = encoder_outputs_for(encoded, [seq_prompt[i] for i in idx])
+        else:
+            kwargs.update(_pixels(rows, device))
+        # Logits at the last t_max + 1 positions; the final one predicts past the sequence.
+        logits = model(**kwargs, use_cache=False, logits_to_keep=t_max + 1).logits[:, :-1]
+        targets = batch.input_ids[:, batch.prompt_len:]
+        lp, ent = token_logprobs_from_logits(logits, targets, temperature, suppress_ids, with_entropy)
+        for j, c in enumerate(comps):
+            out_lp.append(lp[j, :c.shape[0]])
+            if ent is not None:
+                out_ent.append(ent[j, :c.shape[0]])
+    return LogprobOutput(out_lp, out_ent if with_entropy else None)
+
+
+def _pixels(rows: list[PromptInputs], device) -> dict:
+    """Raw pixel inputs for a batch (the unshared path, used to check sharing is exact)."""
+    kw = {}
+    if any(r.pixel_values is not None for r in rows):
+        kw["pixel_values"] = torch.cat([r.pixel_values for r in rows if r.pixel_values is not None]).to(device)
+    if any(r.pixel_values_videos is not None for r in rows):
+        kw["pixel_values_videos"] = torch.cat(
+            [r.pixel_values_videos for r in rows if r.pixel_values_videos is not None]).to(device)
+    return kw

@@ -1,0 +1,136 @@
+"""`vrft tiny-model`: write a random-weight Qwen-VL checkpoint that loads offline.
+
+The checkpoint is a real one: `AutoProcessor.from_pretrained(OUT)` and
+`AutoModelForImageTextToText.from_pretrained(OUT)` load it with no network, so tests and the demo
+exercise exactly the code path users take with a hub id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vrft.policy.tiny_tokenizer import build_tokenizer
+
+FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
+
+
+@dataclass
+class TinySize:
+    """Sizes of a tiny checkpoint. `hidden / heads` is the head dim; its half is split by mrope."""
+
+    hidden: int = 64
+    layers: int = 2
+    heads: int = 4
+    kv_heads: int = 2
+    intermediate: int = 128
+    vision_depth: int = 2
+    vision_hidden: int = 64
+    vision_intermediate: int = 128
+    vision_heads: int = 4
+    vocab: int = 1024
+    image_min_pixels: int = 28 * 28 * 4
+    image_max_pixels: int = 28 * 28 * 128
+    video_max_pixels: int = 28 * 28 * 32
+
+    def __post_init__(self) -> None:
+        if self.hidden % self.heads or (self.hidden // self.heads) % 2:
+            raise ValueError(f"hidden ({self.hidden}) / heads ({self.heads}) must be an even integer")
+        if self.heads % self.kv_heads:
+            raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
+
+
+def mrope_section(head_dim: int) -> list[int]:
+    """Split head_dim / 2 rotary frequencies into (time, height, width) like Qwen's [16, 24, 24]."""
+    half = head_dim // 2
+    t = half // 4
+    h = (half - t) // 2
+    return [t, h, half - t - h]
+
+
+def _text_config(size: TinySize, family: str, tok) -> dict:
+    head_dim = size.hidden // size.heads
+    rope = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section(head_dim)}
+    if family == "qwen3_vl":
+        rope["mrope_interleaved"] = True
+    cfg = dict(
+        vocab_size=len(tok), hidden_size=size.hidden, intermediate_size=size.intermediate,
+        num_hidden_layers=size.layers, num_attention_heads=size.heads,
+        num_key_value_heads=size.kv_heads, max_position_embeddings=4096, rope_parameters=rope,
+        bos_token_id=tok.convert_tokens_to_ids("<|endoftext|>"), eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+    )
+    if family == "qwen3_vl":
+        cfg["head_dim"] = head_dim
+    return cfg
+
+
+def _vision_config(size: TinySize, family: str) -> dict:
+    if family == "qwen2_vl":
+        return dict(depth=size.vision_depth, embed_dim=size.vision_hidden, hidden_size=size.hidden,
+                    num_heads=size.vision_heads, mlp_ratio=size.vision_intermediate // size.vision_hidden,
+                    patch_size=14)
+    if family == "qwen2_5_vl":
+        return dict(depth=size.vision_depth, hidden_size=size.vision_hidden,
+                    intermediate_size=size.vision_intermediate, num_heads=size.vision_heads,
+                    out_hidden_size=size.hidden, window_size=112, patch_size=14,
+                    fullatt_block_indexes=[size.vision_depth - 1], tokens_per_second=2)
+    return dict(depth=size.vision_depth, hidden_size=size.vision_hidden,
+                intermediate_size=size.vision_intermediate, num_heads=size.vision_heads,
+                out_hidden_size=size.hidden, patch_size=16, num_position_embeddings=256,
+                deepstack_visual_indexes=[0])
+
+
+def _classes(family: str):
+    import transformers as tf
+
+    if family == "qwen2_vl":
+        return (tf.Qwen2VLConfig, tf.Qwen2VLForConditionalGeneration, tf.Qwen2VLProcessor,
+                tf.Qwen2VLVideoProcessor, 14)
+    if family == "qwen2_5_vl":
+        return (tf.Qwen2_5_VLConfig, tf.Qwen2_5_VLForConditionalGeneration, tf.Qwen2_5_VLProcessor,
+                tf.Qwen2VLVideoProcessor, 14)
+    if family == "qwen3_vl":
+        return (tf.Qwen3VLConfig, tf.Qwen3VLForConditionalGeneration, tf.Qwen3VLProcessor,
+                tf.Qwen3VLVideoProcessor, 16)
+    raise ValueError(f"unknown family {family!r}; choose one of {FAMILIES}")
+
+
+def build_tiny_model(out: str | Path, family: str = "qwen2_5_vl", size: TinySize | None = None,
+                     seed: int = 0) -> Path:
+    """Write tokenizer, processors, config and random weights of a tiny `family` model to `out`."""
+    import torch
+    from transformers import Qwen2VLImageProcessor
+
+    size = size or TinySize()
+    config_cls, model_cls, processor_cls, video_cls, patch = _classes(family)
+    out = Path(out)
+    tok = build_tokenizer(size.vocab)
+    ids = {name: tok.convert_tokens_to_ids(name) for name in
+           ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")}
+    factor = patch * 2  # one merged token covers a (patch * merge)^2 pixel square
+    scale = (factor / 28) ** 2
+    image_proc = Qwen2VLImageProcessor(
+        patch_size=patch, merge_size=2, temporal_patch_size=2,
+        min_pixels=int(size.image_min_pixels * scale), max_pixels=int(size.image_max_pixels * scale),
+    )
+    video_proc = video_cls(
+        patch_size=patch, merge_size=2, temporal_patch_size=2,
+        size={"shortest_edge": int(28 * 28 * 4 * scale), "longest_edge": int(size.video_max_pixels * scale) * 16},
+    )
+    processor = processor_cls(image_processor=image_proc, tokenizer=tok, video_processor=video_proc,
+                              chat_template=tok.chat_template)
+    config = config_cls(
+        text_config=_text_config(size, family, tok), vision_config=_vision_config(size, family),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = model_cls(config).to(torch.float32)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.pad_token_id = tok.pad_token_id
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
