@@ -144,13 +144,13 @@ def make_screen(rng: np.random.Generator, d: float, widgets: list[Widget]) -> tu
     draw.rectangle([0, 0, w - 1, bar_h - 1], fill=accent)
     draw.text((10, bar_h // 2), pick(rng, APPS), font=font(fs + 1), fill=(255, 255, 255), anchor="lm")
 
-    pad, gap = int(rng.integers(8, 14)), int(rng.integers(8, 16))
+    pad, gap, row_gap = int(rng.integers(8, 14)), int(rng.integers(8, 16)), int(rng.integers(8, 28))
     x, y, row_h = pad, bar_h + pad, 0
     placed: list[Widget] = []
     for wd in widgets:
         ww, wh = _size(draw, wd, fs)
         if x + ww > w - pad and x > pad:
-            x, y, row_h = pad, y + row_h + gap, 0
+            x, y, row_h = pad, y + row_h + row_gap, 0
             if rng.random() < 0.3:  # a section heading now and then
                 head = Widget("heading", pick(rng, HEADINGS))
                 draw.text((pad, y), head.text, font=font(fs + 1), fill=muted)

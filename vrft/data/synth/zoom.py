@@ -74,7 +74,8 @@ def make_sample(rng: np.random.Generator, d: float) -> tuple[Image.Image, dict]:
     signs, taken = [], []
     for color, text in zip(colors, answers):
         tw = int(draw.textlength(text, font=f))
-        w, h = tw + px, int(px * 1.6)
+        m = max(3, px // 3)  # coloured frame around a white plate
+        w, h = tw + px // 2 + 2 * m, int(px * 1.3) + 2 * m
         for _ in range(100):
             x, y = int(rng.integers(4, side - w - 4)), int(rng.integers(4, side - h - 4))
             if _free([x, y, x + w, y + h], taken):
@@ -83,8 +84,8 @@ def make_sample(rng: np.random.Generator, d: float) -> tuple[Image.Image, dict]:
             continue
         box = [x, y, x + w, y + h]
         taken.append(box)
-        draw.rectangle([x, y, x + w - 1, y + h - 1], fill=COLORS[color], outline=(40, 40, 40))
-        draw.rectangle([x + 2, y + 2, x + w - 3, y + h - 3], fill=(250, 250, 250))
+        draw.rectangle([x, y, x + w - 1, y + h - 1], fill=COLORS[color])
+        draw.rectangle([x + m, y + m, x + w - 1 - m, y + h - 1 - m], fill=(252, 252, 252))
         draw.text((x + w / 2, y + h / 2), text, font=f, fill=(0, 0, 0), anchor="mm")
         signs.append({"color": color, "text": text, "box": box})
     target = signs[0]  # placed first into free space, so always placed

@@ -1,0 +1,136 @@
+"""Prompt templates: the task text wrapped with the answer format the rewards parse, in the model's
+coordinate frame, and the ``<think>`` / ``<answer>`` instruction.
+
+A dataset's ``prompt_template`` is a registered name (``default``, ``no_think``, ``r1``) or inline
+text using the placeholders ``{question}`` (required), ``{format}`` (the task's answer format),
+``{instruction}`` (think / answer tags) and ``{frame}`` (how coordinates are given). Other braces
+are left alone, so inline text may contain JSON examples.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rewards.frames import NORM_1000, ORIGINAL_PIXELS, RESIZED_PIXELS
+from vrft.data.sample import Sample
+
+FRAME_PHRASES = {
+    NORM_1000: "coordinates normalised to 0-1000 (0 is the left / top edge of the image, 1000 the "
+               "right / bottom edge)",
+    RESIZED_PIXELS: "absolute pixel coordinates of the image you see",
+    ORIGINAL_PIXELS: "absolute pixel coordinates of the original image",
+}
+THINK = ("First think step by step inside <think> </think> tags, then give the final answer inside "
+         "<answer> </answer> tags.")
+ANSWER_ONLY = "Give only the final answer inside <answer> </answer> tags."
+
+TEMPLATES: dict[str, str] = {
+    "default": "{question}\n{format}\n{instruction}",
+    "no_think": "{question}\n{format}\n" + ANSWER_ONLY,
+    "r1": "{question} {format} Output the thinking process in <think> </think> and the final answer "
+          "in <answer> </answer> tags.",
+}
+PLACEHOLDERS = ("question", "format", "instruction", "frame")
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+
+
+def register_template(name: str, text: str) -> None:
+    check_template(text)
+    TEMPLATES[name] = text
+
+
+def template_text(template: str) -> str:
+    """The text of a named template, or the inline text itself; ValueError for an unknown name."""
+    if template in TEMPLATES:
+        return TEMPLATES[template]
+    if "{" not in template:
+        raise ValueError(f"unknown prompt template {template!r}; named templates: {sorted(TEMPLATES)} "
+                         "(or write inline text containing {question})")
+    check_template(template)
+    return template
+
+
+def check_template(text: str) -> None:
+    if "{question}" not in text:
+        raise ValueError(f"prompt template must contain {{question}}: {text[:80]!r}")
+
+
+def question_text(sample: Sample) -> str:
+    """The task text: the prompt string, or the text of the user turns of a chat prompt."""
+    if isinstance(sample.prompt, str):
+        return sample.prompt
+    parts = []
+    for msg in sample.prompt:
+        if msg.get("role", "user") != "user":
+            continue
+        content = msg.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts += [c.get("text", "") for c in content if isinstance(c, dict) and c.get("type") == "text"]
+    return "\n".join(p for p in parts if p)
+
+
+def task_question(sample: Sample) -> str:
+    """The task text as a request: referring expressions and instructions get a short lead-in."""
+    q = question_text(sample).strip()
+    if sample.task == "grounding":
+        return f'Find the region of the image described by: "{q}".'
+    if sample.task == "gui":
+        return f'On this screenshot, carry out the instruction: "{q}".'
+    if sample.task == "temporal":
+        return f'Find the moment in the video when: "{q}".'
+    return q
+
+
+def answer_format(sample: Sample, output_frame: str) -> str:
+    """The sentence saying what goes inside <answer>, per task, in the model's coordinate frame."""
+    frame = FRAME_PHRASES[output_frame]
+    task = sample.task
+    if task == "grounding":
+        return f'Answer with its bounding box as {{"bbox_2d": [x1, y1, x2, y2]}} in {frame}.'
+    if task == "detection":
+        return ('Answer with a JSON list of every such object, [{"bbox_2d": [x1, y1, x2, y2], '
+                f'"label": "cat"}}, ...], in {frame}; answer [] when there is none.')
+    if task in ("chart", "vqa"):
+        return "Answer with a single number, word or short phrase (for example 12.5)."
+    if task == "mcq":
+        return "Answer with the letter of the correct option only (for example B)."
+    if task == "gui":
+        return ('Answer with one action as JSON: {"action": "click", "point_2d": [x, y]} to click a '
+                f'point given in {frame}, or {{"action": "type", "text": "..."}} to type text.')
+    if task == "temporal":
+        text = ('Answer with the start and end of the moment in seconds from the start of the video, '
+                'as "12.50 to 20.10".')
+        duration = clip_duration(sample)
+        return text + (f" The video is {duration:.2f} seconds long." if duration else "")
+    raise ValueError(f"sample {sample.id}: no answer format for task {task!r}")
+
+
+def clip_duration(sample: Sample) -> float | None:
+    """Seconds the model sees: the clip when the sample has one, else meta.duration."""
+    duration = sample.meta.get("duration")
+    video = sample.video
+    if video is not None and (video.start is not None or video.end is not None):
+        end = video.end if video.end is not None else duration
+        if end is None:
+            return None
+        return float(end) - float(video.start or 0.0)
+    return float(duration) if duration else None
+
+
+def render_prompt(sample: Sample, template: str, output_frame: str, think: bool = True) -> str:
+    """The user text for one sample: its task text with the answer format and tag instructions.
+
+    ``think=False`` asks for the answer tags only (with the ``default`` template or inline text
+    that uses ``{instruction}``).
+    """
+    if output_frame not in FRAME_PHRASES:
+        raise ValueError(f"unknown output frame {output_frame!r}; expected one of {list(FRAME_PHRASES)}")
+    values = {
+        "question": task_question(sample),
+        "format": answer_format(sample, output_frame),
+        "instruction": THINK if think else ANSWER_ONLY,
+        "frame": FRAME_PHRASES[output_frame],
+    }
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template_text(template)).strip()
