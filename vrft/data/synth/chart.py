@@ -83,6 +83,7 @@ def render(spec: dict, fig=None) -> tuple[np.ndarray, list[float]]:
     """Draw the chart; return the RGB pixels and the values read back from the drawn artists."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     if fig is None:
         fig = Figure()
@@ -107,10 +108,14 @@ def render(spec: dict, fig=None) -> tuple[np.ndarray, list[float]]:
     ax.set_xticks(x, spec["labels"], fontsize=8, rotation=45 if len(x) > 5 else 0)
     ax.tick_params(axis="y", labelsize=8)
     ax.set_ylim(0, max(spec["values"]) * 1.15)
+    ax.set_xlim(-0.6, len(x) - 0.4)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     ax.grid(axis="y", alpha=0.4)
     ax.set_axisbelow(True)
     ax.set_title(spec["title"], fontsize=9)
-    fig.tight_layout()
+    # Fixed margins (tight_layout would cost as much as the drawing itself).
+    fig.subplots_adjust(left=38 / (spec["size"][0] * DPI), right=0.96, top=0.9,
+                        bottom=(50 if len(x) > 5 else 30) / (spec["size"][1] * DPI))
     fig.canvas.draw()
     w, h = fig.canvas.get_width_height()
     rgba = np.frombuffer(fig.canvas.buffer_rgba(), dtype=np.uint8).reshape(h, w, 4)
@@ -166,7 +171,7 @@ def write_split(task_dir: Path, split: str, n: int, seed: int, d: float) -> Path
         pixels, _ = render(spec, fig)
         imgname = f"{split}_{c:05d}.png"
         (task_dir / "png").mkdir(parents=True, exist_ok=True)
-        Image.fromarray(pixels).save(task_dir / "png" / imgname, compress_level=3)
+        Image.fromarray(pixels).save(task_dir / "png" / imgname, compress_level=1)
         (task_dir / "tables").mkdir(parents=True, exist_ok=True)
         (task_dir / "tables" / imgname.replace(".png", ".csv")).write_text(_table_csv(spec), encoding="utf-8")
         k = min(QUESTIONS_PER_CHART, n - len(rows))

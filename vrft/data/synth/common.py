@@ -87,7 +87,7 @@ def sample_name(split: str, index: int, ext: str) -> str:
     return f"{split}_{index:05d}.{ext}"
 
 
-def save_png(img: Image.Image | np.ndarray, path: Path, compress_level: int = 3) -> None:
+def save_png(img: Image.Image | np.ndarray, path: Path, compress_level: int = 1) -> None:
     if isinstance(img, np.ndarray):
         img = Image.fromarray(img)
     path.parent.mkdir(parents=True, exist_ok=True)
