@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from vrft.data.synth import chart, color, detection, grounding, gui, gui_type, temporal, zoom
-from vrft.data.synth.common import SPLITS, parse_difficulty, write_json
+from vrft.data.synth.common import SPLITS, parse_difficulty
 
 # Bump when any generator's output changes for the same arguments (invalidates caches).
 GENERATOR_VERSION = "1"
@@ -119,7 +119,7 @@ def _update_manifest(out: Path, names, n, seed, d, test_n, written) -> None:
     for name in names:
         rel = {split: str(Path(p).relative_to(out)) for split, p in written[name].items()}
         per_task[name] = {**params, "files": rel}
-    write_json(path, {
+    manifest = {
         "generator": "vrft.data.synth",
         "version": GENERATOR_VERSION,
         "seed": seed,
@@ -128,7 +128,8 @@ def _update_manifest(out: Path, names, n, seed, d, test_n, written) -> None:
         "difficulty": d,
         "tasks": names,
         "per_task": dict(sorted(per_task.items())),
-    })
+    }
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def _read_manifest(out: Path) -> dict[str, Any] | None:
