@@ -36,8 +36,9 @@ def _code(rng: np.random.Generator) -> str:
     return "".join(pick(rng, _ALNUM) for _ in range(int(rng.integers(4, 7))))
 
 
-def make_sample(rng: np.random.Generator, d: float) -> tuple[np.ndarray, dict]:
+def make_sample(rng: np.random.Generator, d: float, _attempt: int = 0) -> tuple[np.ndarray, dict]:
     """One screen and its record: `prompt`, `text` to type, the target field and its box."""
+    assert _attempt < 20, "no form fitted its screen"  # never seen: a d=0 form always fits
     n = int(rng.integers(lerp_int(3, 6, d), lerp_int(6, 14, d) + 1))
     widgets = make_widgets(rng, n, icon_frac=lerp(0.1, 0.3, d), kinds=("button", "icon", "field", "link"))
     widgets.insert(int(rng.integers(len(widgets) + 1)), Widget("field", pick(rng, ["Name", "Email", "Coupon", "Message"])))
@@ -59,7 +60,7 @@ def make_sample(rng: np.random.Generator, d: float) -> tuple[np.ndarray, dict]:
     fields = [wd for wd in placed if wd.kind == "field"]
     placed_notes = [wd for wd in placed if wd.kind == "note"]
     if not fields or (from_screen and not placed_notes):  # crowded screen: retry with fewer widgets
-        return make_sample(rng, max(0.0, d - 0.25))
+        return make_sample(rng, max(0.0, d - 0.25), _attempt + 1)
     target = fields[int(rng.integers(len(fields)))]
     if from_screen:
         note = placed_notes[int(rng.integers(len(placed_notes)))]
