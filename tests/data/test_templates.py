@@ -6,8 +6,9 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from rewards.frames import NORM_1000, RESIZED_PIXELS, ImageFrame
+from rewards.frames import NORM_1000, RESIZED_PIXELS, ImageFrame, box_to_original
 from vrft.data.sample import Sample, VideoRef
 from vrft.data.templates import render_prompt, render_solution_completion
 
@@ -109,3 +110,22 @@ def test_chat_prompt_uses_user_text():
                                                                               {"type": "text", "text": "What colour?"}]}])
     text = render_prompt(s, "default", NORM_1000)
     assert text.startswith("What colour?") and "be brief" not in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(ow=st.integers(50, 4000), oh=st.integers(50, 4000), scale=st.floats(0.1, 1.0),
+       frac=st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4),
+       frame_kind=st.sampled_from([NORM_1000, RESIZED_PIXELS]))
+def test_completion_round_trips_through_frames(ow, oh, scale, frac, frame_kind):
+    """Mapping the rendered box back to the original frame lands within one output unit."""
+    x1, x2 = sorted([frac[0] * ow, frac[1] * ow])
+    y1, y2 = sorted([frac[2] * oh, frac[3] * oh])
+    rw, rh = max(28, int(ow * scale)), max(28, int(oh * scale))
+    frame = ImageFrame((ow, oh), (rw, rh), frame_kind)
+    s = sample("grounding", {"boxes": [[x1, y1, x2 + 1, y2 + 1]]})
+    box = json.loads(answer(render_solution_completion(s, [frame])))["bbox_2d"]
+    back = box_to_original(box, frame)
+    unit_x = ow / (1000 if frame_kind == NORM_1000 else rw)
+    unit_y = oh / (1000 if frame_kind == NORM_1000 else rh)
+    for got, want, unit in zip(back, [x1, y1, min(x2 + 1, ow), min(y2 + 1, oh)], [unit_x, unit_y] * 2):
+        assert abs(got - want) <= unit / 2 + 1e-6

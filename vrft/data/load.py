@@ -63,12 +63,14 @@ def _subset(samples: list[Sample], n: int | None, seed: int) -> list[Sample]:
 
 def _load_files(cfg: DatasetConfig, files: list[str], media_root: str, check_media: bool) -> LoadResult:
     loader = get_loader(cfg.format)
+    opts = dict(cfg.loader_opts)
+    check_media = bool(opts.pop("check_media", True)) and check_media
     out = LoadResult()
     first_file: dict[str, str] = {}
     for path in files:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"dataset {cfg.name!r}: data file not found: {path}")
-        result = loader(path, media_root, cfg.name, cfg.task, check_media=check_media, **cfg.loader_opts)
+        result = loader(path, media_root, cfg.name, cfg.task, check_media=check_media, **opts)
         out.problems += result.problems
         for s in result.samples:
             if s.id in first_file:
@@ -82,7 +84,9 @@ def _load_files(cfg: DatasetConfig, files: list[str], media_root: str, check_med
 def load_dataset(cfg: DatasetConfig, check_media: bool = True) -> LoadedDataset:
     """Load a dataset's training and held-out samples; see the module docstring for invalid rows."""
     train = _load_files(cfg, cfg.files, cfg.media_root, check_media)
-    held = _load_files(cfg, cfg.heldout.files, cfg.heldout.media_root or cfg.media_root, check_media) if cfg.heldout.files else LoadResult()
+    held = LoadResult()
+    if cfg.heldout.files:
+        held = _load_files(cfg, cfg.heldout.files, cfg.heldout.media_root or cfg.media_root, check_media)
     problems = train.problems + held.problems
     if problems:
         n_total = len(train.samples) + len(held.samples) + len(problems)

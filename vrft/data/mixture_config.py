@@ -97,6 +97,8 @@ class HeldoutConfig:
             return {"files": [value] if isinstance(value, str) else value}
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return {"fraction": value}
+        if isinstance(value, dict) and isinstance(value.get("files"), str):
+            return {**value, "files": [value["files"]]}
         return value
 
 

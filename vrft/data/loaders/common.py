@@ -80,7 +80,7 @@ def build_samples(
         except KeyError as e:
             result.problems.append(Problem(name, path, f"missing key {e.args[0]!r}"))
             continue
-        except (RowError, TypeError, ValueError) as e:
+        except (RowError, TypeError, ValueError, AttributeError, IndexError) as e:
             result.problems.append(Problem(name, path, str(e)))
             continue
         if built is None:
