@@ -51,3 +51,6 @@ class RewardResult:
     score: float
     components: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
+
+    def __float__(self) -> float:
+        return float(self.score)
