@@ -8,7 +8,7 @@ from typing import Any
 
 from rewards.builtin._helpers import fail, solution_value
 from rewards.context import RewardContext, RewardResult
-from rewards.numbers import ParsedNumber, try_parse_number
+from rewards.numbers import MAX_ABS_VALUE, ParsedNumber, try_parse_number
 from rewards.parsing import NO_JSON, ParseError, extract_answer, load_structured
 from rewards.registry import register_reward
 
@@ -17,7 +17,11 @@ def _as_number(value: Any) -> ParsedNumber | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return ParsedNumber(float(value)) if math.isfinite(value) else None
+        try:
+            f = float(value)
+        except OverflowError:  # a JSON int with hundreds of digits
+            return None
+        return ParsedNumber(f) if math.isfinite(f) and abs(f) <= MAX_ABS_VALUE else None
     return try_parse_number(value) if isinstance(value, str) else None
 
 

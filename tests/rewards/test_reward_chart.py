@@ -37,6 +37,8 @@ def test_lists_element_wise():
     assert r.score == 0.0 and "expected 2" in r.reason
     assert score("1, 2", "[1, 2]").score == 0.0
     assert score("[]", []).score == 1.0
+    assert score("[" + "9" * 400 + ", 2]", [1, 2]).score == 0.5
+    assert score("[NaN, 2]", [1, 2]).score == 0.0
 
 
 def test_dense_variant():
