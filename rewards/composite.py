@@ -41,6 +41,13 @@ class RewardTerm:
     kwargs: dict[str, Any] = field(default_factory=dict)
     key: str = ""
 
+    def call_kwargs(self, earlier: dict[str, float]) -> dict[str, Any]:
+        """The kwargs of one call: the configured ones, plus the earlier components when the
+        reward asked for them (``uses_components``)."""
+        if self.spec.uses_components:
+            return {**self.kwargs, "components": dict(earlier)}
+        return self.kwargs
+
     def to_config(self) -> dict[str, Any]:
         return {"name": self.spec.name, "weight": self.weight, "kwargs": dict(self.kwargs), "key": self.key}
 
@@ -79,6 +86,8 @@ def _check_kwargs(spec: RewardSpec, kwargs: dict[str, Any], where: str) -> None:
         return
     accepted = [n for n, p in list(params.items())[2:]
                 if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if spec.uses_components and "components" in kwargs:
+        raise ValueError(f"{where}: 'components' of {spec.name!r} is filled in by the composite; remove it")
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise ValueError(f"{where}: reward {spec.name!r} does not take {unknown}; it accepts {accepted}")
@@ -125,10 +134,11 @@ class CompositeReward:
 
     def __call__(self, completion: str, ctx: RewardContext) -> RewardResult:
         """Score one completion; a reward that raises becomes a :class:`RewardComputationError`."""
-        components, reasons = {}, []
+        components: dict[str, float] = {}
+        reasons = []
         for t in self.terms:
             try:
-                r = as_result(t.spec(completion, ctx, **t.kwargs), t.key)
+                r = as_result(t.spec(completion, ctx, **t.call_kwargs(components)), t.key)
             except Exception as e:
                 raise RewardComputationError(t.key, ctx.sample_id, e) from e
             components[t.key] = r.score

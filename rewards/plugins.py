@@ -64,7 +64,7 @@ def _load(ep: importlib.metadata.EntryPoint) -> None:
     spec = getattr(obj, "reward_spec", None)
     if isinstance(spec, registry.RewardSpec):  # decorated under another name: alias it
         registry.register_reward(ep.name, batched=spec.batched, score_range=spec.score_range,
-                                 description=spec.doc)(spec.fn)
+                                 description=spec.doc, uses_components=spec.uses_components)(spec.fn)
         return
     registry.register_reward(ep.name, batched=bool(getattr(obj, "reward_batched", False)),
                              score_range=tuple(getattr(obj, "reward_range", (0.0, 1.0))))(obj)

@@ -40,6 +40,7 @@ class RewardSpec:
     score_range: tuple[float, float] = (0.0, 1.0)
     module: str = ""
     doc: str = ""
+    uses_components: bool = False
 
     def __call__(self, completion: str, ctx: RewardContext, **kwargs: Any) -> float | RewardResult:
         """Score one completion with the reward's own return type (a float or a RewardResult)."""
@@ -85,16 +86,21 @@ def _first_line(doc: str | None) -> str:
 
 
 def register_reward(name: str, *, batched: bool = False, score_range: tuple[float, float] = (0.0, 1.0),
-                    description: str | None = None) -> Callable[[Callable], Callable]:
+                    description: str | None = None,
+                    uses_components: bool = False) -> Callable[[Callable], Callable]:
     """Decorator that registers ``fn`` under ``name``; the function itself is returned unchanged.
 
     ``score_range`` is the documented (low, high) range of the score with default kwargs.
-    ``description`` defaults to the first line of the docstring. A name already registered (by
-    a built-in or another plugin) raises ``ValueError``.
+    ``description`` defaults to the first line of the docstring. ``uses_components=True`` asks a
+    composite to pass ``components={key: score}`` of the rewards listed before it (for shaping
+    terms such as ``tool_use`` that depend on the task reward; not with ``batched``). A name
+    already registered (by a built-in or another plugin) raises ``ValueError``.
     """
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise ValueError(f"invalid reward name {name!r}: use letters, digits, '_', '.', '-'")
     lo, hi = (float(v) for v in score_range)
+    if batched and uses_components:
+        raise ValueError(f"reward {name!r}: uses_components is not supported for batched rewards")
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         raise ValueError(f"reward {name!r}: score_range must be finite (low, high) with low <= high, "
                          f"got {score_range!r}")
@@ -108,7 +114,7 @@ def register_reward(name: str, *, batched: bool = False, score_range: tuple[floa
                              f"pick another name for the one in {getattr(fn, '__module__', '?')}")
         spec = RewardSpec(name=name, fn=fn, batched=batched, score_range=(lo, hi),
                           module=getattr(fn, "__module__", "") or "",
-                          doc=description or _first_line(fn.__doc__))
+                          doc=description or _first_line(fn.__doc__), uses_components=uses_components)
         _REGISTRY[name] = spec
         try:
             fn.reward_spec = spec  # lets a plugin entry point that names the function find it

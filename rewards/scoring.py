@@ -69,9 +69,10 @@ def _record(out: Outcome, term: RewardTerm, result: RewardResult) -> None:
         out.reasons.append(f"{term.key}: {result.reason}")
 
 
-def _one(term: RewardTerm, completion: str, ctx: RewardContext, timeout_s: float | None) -> RewardResult:
-    return as_result(call_with_timeout(lambda: term.spec(completion, ctx, **term.kwargs), timeout_s),
-                     term.key)
+def _one(term: RewardTerm, completion: str, ctx: RewardContext, timeout_s: float | None,
+         earlier: dict[str, float]) -> RewardResult:
+    kwargs = term.call_kwargs(earlier)
+    return as_result(call_with_timeout(lambda: term.spec(completion, ctx, **kwargs), timeout_s), term.key)
 
 
 def score_terms(composite: CompositeReward, completions: Sequence[str], ctxs: Sequence[RewardContext],
@@ -91,7 +92,7 @@ def score_terms(composite: CompositeReward, completions: Sequence[str], ctxs: Se
                 continue
         for out, completion, ctx in zip(outs, completions, ctxs):
             try:
-                _record(out, term, _one(term, completion, ctx, timeout_s))
+                _record(out, term, _one(term, completion, ctx, timeout_s, out.components))
             except Exception as e:  # a reward bug, bad data or a timeout: counted by the runner
                 out.errors.append((term.key, _describe(e, timeout_s)))
     return outs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.rewards.helpers import answer
 
-from rewards import CompositeReward, get_reward
+from rewards import CompositeReward, RewardComputationError, get_reward
 from rewards.context import RewardContext, ToolCall
 
 tool = get_reward("tool_use")
@@ -46,3 +46,20 @@ def test_composes_with_its_accuracy_reward():
     r = comp(answer("B"), ctx([OK, BAD]))
     assert r.components == {"answer_match": 1.0, "tool_use": 0.75}
     assert r.score == pytest.approx(1.0 + 0.5 * 0.75)
+
+
+def test_inside_a_composite_it_reads_the_task_reward_listed_before_it():
+    """The demo config form: format, the task reward, then tool_use with no kwargs."""
+    spec = [{"name": "format", "weight": 0.2}, {"name": "answer_match", "weight": 1.0},
+            {"name": "tool_use", "weight": 0.2}]
+    comp = CompositeReward.from_config(spec)
+    assert comp(answer("B"), ctx([OK])).components == {"format": 1.0, "answer_match": 1.0, "tool_use": 1.0}
+    assert comp(answer("C"), ctx([OK, BAD])).components["tool_use"] == pytest.approx(-0.25)
+    from rewards import RewardRunner
+
+    out = RewardRunner(spec).score([answer("B"), answer("C")], [ctx([OK]), ctx([OK])])
+    assert out.components["tool_use"] == [1.0, 0.0] and out.scores == pytest.approx([1.4, 0.2])
+    with pytest.raises(ValueError, match="filled in by the composite"):
+        CompositeReward.from_config([{"name": "tool_use", "kwargs": {"components": {}}}])
+    with pytest.raises(RewardComputationError, match="list the accuracy reward before"):
+        CompositeReward.from_config(["format", "tool_use"])(answer("B"), ctx([OK]))
