@@ -1,0 +1,165 @@
+"""Config sections for how the policy learns and what a run records: ``algo``, ``train``,
+``checkpoint``, ``log``, ``eval``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional, Union
+
+
+@dataclass
+class DynamicSamplingConfig:
+    """DAPO dynamic sampling: drop groups whose rewards are all equal (zero advantage) and sample
+    more prompts until the step's batch is full."""
+
+    enabled: bool = False
+    """Turn dynamic sampling on."""
+    max_attempts: int = 3
+    """Rollout rounds per step before training on a batch that is not full."""
+
+
+@dataclass
+class GtInjectionConfig:
+    """Ground-truth injection: replace some samples of a group with a completion written from the
+    solution (off-policy guidance while the policy rarely succeeds)."""
+
+    enabled: bool = False
+    """Turn injection on."""
+    per_group: int = 1
+    """Samples per group replaced by the ground-truth completion; less than rollout.num_generations."""
+    until_step: Optional[int] = None
+    """Inject only before this training step; null: for the whole run."""
+    prob: float = 1.0
+    """Probability that a given group gets injected, in [0, 1]."""
+
+
+@dataclass
+class AlgoConfig:
+    """The RL algorithm: advantages, loss, clipping, KL, updates per batch."""
+
+    advantage: str = "grpo"
+    """Advantage estimator (registry name): grpo | dr_grpo | batch_std | rloo, or a registered plugin."""
+    loss: str = "dapo"
+    """Policy loss (registry name): grpo (sequence mean) | dapo (token mean over the global token
+    count) | dr_grpo (constant normaliser) | gspo (sequence-level ratio)."""
+    clip_low: float = 0.2
+    """Lower clip: ratios below 1 - clip_low stop pushing down; in [0, 1). GSPO uses about 3e-4."""
+    clip_high: float = 0.28
+    """Upper clip: ratios above 1 + clip_high stop pushing up (DAPO's clip-higher: 0.28). GSPO
+    uses about 4e-4."""
+    beta: float = 0.0
+    """KL coefficient to the frozen initial model; 0 skips the reference model entirely."""
+    kl_estimator: Literal["k1", "k2", "k3"] = "k3"
+    """Per-token KL estimator (k3: unbiased and non-negative)."""
+    mu: int = 1
+    """Update epochs over each rollout batch (1: on-policy, ratio 1 on the first update)."""
+    mini_batch_size: Optional[int] = None
+    """Completions per optimizer step, over all ranks; must divide P * G. null: P * G (one step per
+    epoch)."""
+    mask_truncated: bool = False
+    """Give no loss to completions cut off at max_new_tokens (DAPO overlong filtering)."""
+    dynamic_sampling: DynamicSamplingConfig = field(default_factory=DynamicSamplingConfig)
+    """Dynamic sampling settings."""
+    gt_injection: GtInjectionConfig = field(default_factory=GtInjectionConfig)
+    """Ground-truth injection settings."""
+    is_cap: float = 2.0
+    """Cap C of the truncated importance weights min(pi_trainer / pi_sampler, C) that correct for
+    vLLM sampling (used with rollout.backend: vllm)."""
+    reward_on_error: Literal["exclude", "zero"] = "exclude"
+    """A reward that fails on a sample: exclude it from its group (advantage 0), or score it 0."""
+    reward_error_rate_max: float = 0.2
+    """Stop the run when more than this fraction of a step's rewards errored (a broken reward),
+    in [0, 1]."""
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and parallelism."""
+
+    steps: int = 20
+    """Training steps (one rollout batch each)."""
+    lr: float = 1e-4
+    """Peak learning rate (AdamW). About 1e-6 for full fine-tuning of 3B-7B models, 1e-5 to 1e-4
+    with LoRA or tiny models."""
+    lr_schedule: Literal["constant", "cosine", "linear"] = "constant"
+    """Decay after warm-up, to 0 at ``steps``."""
+    warmup_steps: int = 0
+    """Linear warm-up steps from 0 to ``lr``."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    grad_clip: float = 1.0
+    """Clip the global gradient norm to this; 0 disables."""
+    grad_accum: Optional[int] = None
+    """Micro-batches per optimizer step on each rank. null: derived as algo.mini_batch_size /
+    (ranks * micro_batch_size); when set it must equal that."""
+    micro_batch_size: int = 4
+    """Completions per forward/backward pass on each rank."""
+    seed: int = 0
+    """Seed of every random generator (each rank adds its rank)."""
+    max_nonfinite_steps: int = 3
+    """Consecutive steps with a non-finite loss or gradient (skipped) before the run stops."""
+    backend: Literal["single", "ddp", "fsdp2", "deepspeed"] = "single"
+    """Parallelism: single process, DDP, FSDP2 (fully_shard) or DeepSpeed ZeRO; launch the last three
+    with torchrun."""
+    deepspeed: dict[str, Any] = field(default_factory=dict)
+    """DeepSpeed settings for backend: deepspeed: ``zero_stage`` (1 | 2 | 3, required),
+    ``offload_optimizer`` and ``offload_params`` (bool, params only with stage 3); other keys are
+    merged into the DeepSpeed JSON config as given."""
+    bf16: Union[bool, Literal["auto"]] = "auto"
+    """bfloat16 autocast for forward passes (float32 master weights). auto: on with a CUDA GPU that
+    supports bfloat16, off on CPU."""
+    warmup_sft_steps: int = 0
+    """Supervised steps on ground-truth completions before RL (teaches the answer format)."""
+    warmup_sft_lr: Optional[float] = None
+    """Learning rate of the supervised warm-up; null: train.lr."""
+
+
+@dataclass
+class CheckpointConfig:
+    """Atomic checkpoints in ``log.run_dir/checkpoints``."""
+
+    every: int = 10
+    """Save every this many steps; 0: only at the end (if save_final)."""
+    keep_last: Optional[int] = 2
+    """Complete checkpoints kept (older ones are deleted); null keeps all."""
+    resume: Optional[str] = "auto"
+    """auto: continue from the newest complete checkpoint of run_dir if there is one; none (or null):
+    start fresh; a path: that checkpoint, or the newest one of that run dir."""
+    save_final: bool = True
+    """Save a checkpoint after the last step."""
+
+
+@dataclass
+class LogConfig:
+    """Logging and run outputs."""
+
+    run_dir: str = "runs/default"
+    """Run directory: resolved config, metrics, plots, checkpoints."""
+    every: int = 1
+    """Print (rank 0) and record metrics every this many steps."""
+    tensorboard: bool = True
+    """Write TensorBoard event files to run_dir/tb."""
+    wandb: bool = False
+    """Log to Weights & Biases (needs the ``wandb`` extra)."""
+    wandb_project: str = "vrft"
+    """W&B project name."""
+    plots: bool = True
+    """Redraw PNG plots of the main metrics in run_dir/plots."""
+    progress_bar: bool = True
+    """Show a progress bar on rank 0 (off automatically when not a terminal)."""
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation on the held-out split of the data mixture."""
+
+    every: int = 0
+    """Evaluate every this many steps; 0 disables periodic evaluation."""
+    max_samples: int = 32
+    """Held-out samples per dataset per evaluation."""
+    greedy: bool = True
+    """Greedy decoding (otherwise rollout sampling settings)."""
+    at_start: bool = True
+    """Evaluate before the first step (the "before" of a before/after comparison)."""
+    at_end: bool = True
+    """Evaluate after the last step."""
