@@ -114,6 +114,9 @@ def test_reduced_does_not_modify_the_original():
 def test_errors_on_bad_inputs():
     with pytest.raises(ValueError, match=r"non-finite reward.*\[1\]"):
         get_advantage("grpo")(torch.tensor([1.0, NAN]), torch.tensor([0, 0]))
+    stats = group_stats(torch.tensor([1.0, 0.0]), torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match="non-finite"):
+        get_advantage("rloo")(torch.tensor([1.0, NAN]), torch.tensor([0, 0]), stats=stats)
     with pytest.raises(ValueError, match="out of range"):
         group_stats(torch.tensor([1.0, 2.0]), torch.tensor([0, 3]), num_groups=2)
     with pytest.raises(ValueError, match="integer group ids"):
@@ -147,3 +150,35 @@ def test_grpo_matches_torch_std_reference_and_centres_groups(rows):
     for gi in set(g):
         idx = [i for i, x in enumerate(g) if x == gi]
         assert abs(float(adv[idx].sum())) < 1e-4
+
+
+def _gloo_worker(rank, port, out):
+    import torch.distributed as dist
+
+    from vrft.grpo.advantages import all_reduce_sum
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        r = torch.tensor([1.0, 0.0, 0.3, 0.9, 0.2, 0.7, 0.4, 0.4])
+        g = torch.tensor([0, 0, 1, 1, 0, 0, 1, 2])
+        h = slice(4 * rank, 4 * rank + 4)
+        stats = group_stats(r[h], g[h], num_groups=3).reduced(all_reduce_sum)
+        out[rank] = get_advantage("grpo")(r[h], g[h], stats=stats)[0].tolist()
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.multiproc
+def test_group_stats_all_reduce_over_two_gloo_ranks():
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.spawn(_gloo_worker, args=(port, out), nprocs=2, join=True)
+    full, _ = get_advantage("grpo")(torch.tensor([1.0, 0.0, 0.3, 0.9, 0.2, 0.7, 0.4, 0.4]),
+                                    torch.tensor([0, 0, 1, 1, 0, 0, 1, 2]))
+    torch.testing.assert_close(torch.tensor(out[0] + out[1]), full)

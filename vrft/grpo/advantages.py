@@ -85,7 +85,7 @@ class GroupStats:
     def reduced(self, reduce: Callable[[Tensor], Tensor]) -> "GroupStats":
         """Apply a sum-reduction (e.g. an all-reduce over ranks) to the packed buffer.
         ``reduce`` may work in place and must return the reduced tensor."""
-        return GroupStats.unpack(reduce(self.pack().clone()))
+        return GroupStats.unpack(reduce(self.pack()))  # pack() is a fresh buffer
 
     @property
     def mean_G(self) -> Tensor:
@@ -128,6 +128,17 @@ def _check_inputs(rewards_B: Tensor, group_B: Tensor, valid_B: Optional[Tensor])
     return valid_B.to(torch.bool)
 
 
+def _valid_rewards64(rewards_B: Tensor, valid_B: Tensor) -> Tensor:
+    """float64 rewards with excluded samples zeroed; a non-finite *valid* reward is an error."""
+    r_B = rewards_B.detach().to(torch.float64)
+    bad_B = valid_B & ~torch.isfinite(r_B)
+    if bool(bad_B.any()):
+        idx = bad_B.nonzero().flatten().tolist()
+        raise ValueError(f"non-finite reward(s) at sample index {idx}; mark errored samples with "
+                         f"valid_B=False instead")
+    return torch.where(valid_B, r_B, torch.zeros_like(r_B))
+
+
 def group_stats(rewards_B: Tensor, group_B: Tensor, valid_B: Optional[Tensor] = None, *,
                 num_groups: Optional[int] = None) -> GroupStats:
     """(sum, sum of squares, count) of the valid rewards of each group, via scatter_add.
@@ -143,13 +154,7 @@ def group_stats(rewards_B: Tensor, group_B: Tensor, valid_B: Optional[Tensor] = 
     num_groups = top if num_groups is None else num_groups
     if top > num_groups:
         raise ValueError(f"group id {top - 1} is out of range for num_groups={num_groups}")
-    r_B = rewards_B.detach().to(torch.float64)
-    bad_B = valid_B & ~torch.isfinite(r_B)
-    if bool(bad_B.any()):
-        idx = bad_B.nonzero().flatten().tolist()
-        raise ValueError(f"non-finite reward(s) at sample index {idx}; mark errored samples with "
-                         f"valid_B=False instead")
-    r_B = torch.where(valid_B, r_B, torch.zeros_like(r_B))
+    r_B = _valid_rewards64(rewards_B, valid_B)
     w_B = valid_B.to(torch.float64)
     zeros = torch.zeros(num_groups, dtype=torch.float64, device=rewards_B.device)
     return GroupStats(
@@ -166,8 +171,7 @@ def _prepare(rewards_B, group_B, valid_B, stats):
     elif group_B.numel() and int(group_B.max()) >= stats.num_groups:
         raise ValueError(f"group id {int(group_B.max())} is out of range for stats of "
                          f"{stats.num_groups} groups")
-    r_B = torch.where(valid_B, rewards_B.detach().to(torch.float64), torch.zeros((), dtype=torch.float64))
-    return r_B, group_B.long(), valid_B, stats
+    return _valid_rewards64(rewards_B, valid_B), group_B.long(), valid_B, stats
 
 
 def _finish(adv64_B: Tensor, rewards_B: Tensor, valid_B: Tensor, stats: GroupStats,
