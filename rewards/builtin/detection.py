@@ -32,7 +32,8 @@ def gt_objects(ctx: RewardContext) -> tuple[list[list[float]], list[str]]:
 def detection_reward(completion: str, ctx: RewardContext, *, variant: str = "visual_rft",
                      iou_threshold: float = 0.5, max_predictions: int = MAX_DETECTIONS,
                      default_confidence: float = 1.0, w_miss: float = 0.5, w_false_alarm: float = 0.5,
-                     answer_tag: str = "answer", image_index: int = 0) -> RewardResult:
+                     answer_tag: str = "answer", require_answer_tag: bool = True,
+                     image_index: int = 0) -> RewardResult:
     """Detection score of the answer's object list; range [0, 1].
 
     Predictions (``[{"bbox_2d": [...], "label": "cat", "confidence": 0.9}, ...]``, output frame of
@@ -58,7 +59,8 @@ def detection_reward(completion: str, ctx: RewardContext, *, variant: str = "vis
         raise ValueError("detection: default_confidence must be in [0, 1]")
     gt_b, gt_l = gt_objects(ctx)
     try:
-        preds = parse_detections(extract_answer(completion, answer_tag), max_items=max_predictions)
+        preds = parse_detections(extract_answer(completion, answer_tag, required=require_answer_tag),
+                                 max_items=max_predictions)
     except ParseError as e:
         return fail(str(e))
     n_pred, n_gt = len(preds), len(gt_b)

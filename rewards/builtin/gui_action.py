@@ -37,7 +37,7 @@ def token_f1(pred: str, gt: str) -> float:
 @register_reward("gui_action", score_range=(0.0, 1.0))
 def gui_action_reward(completion: str, ctx: RewardContext, *, f1_threshold: float = 0.5,
                       click_variant: str = "binary", radius: float = 0.1, answer_tag: str = "answer",
-                      image_index: int = 0) -> RewardResult:
+                      require_answer_tag: bool = True, image_index: int = 0) -> RewardResult:
     """Score one predicted GUI action against the solution's; range [0, 1].
 
     The action type must match (else 0). ``click`` is scored by ``gui_click`` (``click_variant``,
@@ -52,7 +52,7 @@ def gui_action_reward(completion: str, ctx: RewardContext, *, f1_threshold: floa
         raise bad_solution(ctx, f"solution action must be one of {ACTIONS}, got {gt_action!r}")
     gt_action = gt_action.strip().lower()
     try:
-        pred = parse_gui_action(extract_answer(completion, answer_tag))
+        pred = parse_gui_action(extract_answer(completion, answer_tag, required=require_answer_tag))
     except ParseError as e:
         return fail(str(e))
     if pred.action not in ACTIONS:
