@@ -17,7 +17,7 @@ VARIANTS = ("iou", "boundary_weighted", "soft")
 
 def video_duration(ctx: RewardContext) -> float:
     """Duration in seconds from ``ctx.video.duration``, else ``ctx.meta["duration"]``."""
-    d = ctx.video.duration if ctx.video is not None else ctx.meta.get("duration")
+    d = ctx.video.duration if ctx.video is not None and ctx.video.duration else ctx.meta.get("duration")
     if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) or d <= 0:
         raise bad_solution(ctx, f"temporal reward needs a positive duration (ctx.video or meta), got {d!r}")
     return float(d)

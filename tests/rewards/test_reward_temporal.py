@@ -43,6 +43,11 @@ def test_duration_from_meta_and_clipping():
     assert s("100 to 100", ctx((100, 100))) == 0.0  # zero union
 
 
+def test_meta_duration_when_video_has_none():
+    c = RewardContext(solution={"segment": [80, 100]}, video=VideoInfo(duration=0.0), meta={"duration": 100.0})
+    assert tiou(answer("90 to 120"), c).score == pytest.approx(0.5)
+
+
 def test_start_after_end_scores_zero():
     r = tiou(answer("20 to 10"), ctx())
     assert r.score == 0.0 and "starts after" in r.reason
