@@ -41,6 +41,8 @@ def test_every_loss_takes_the_uniform_call(name):
     for key in ("loss/policy", "loss/kl", "loss/total", "policy/clip_frac", "policy/ratio_mean"):
         assert key in m and not m[key].requires_grad
     assert m["policy/ratio_mean"].item() == pytest.approx(1.0)
+    with pytest.raises(TypeError):
+        get_loss(name)(logp, old, torch.ones(3), torch.ones(3, 4), clip_hihg=0.3, max_len=4)
 
 
 def test_grpo_on_policy_identity_value_and_gradient():

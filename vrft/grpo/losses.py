@@ -6,7 +6,8 @@ Every loss has the signature::
        n_tokens_global=None, n_seqs_global=None, ref_logp_BT=None, beta=0.0, kl_estimator="k3",
        is_weights_BT=None, is_cap=None, max_len=None) -> (loss, metrics)
 
-and ignores the keywords it does not use, so the engine calls every loss the same way.
+and accepts (ignoring) the keywords it does not use, so the engine calls every loss the same way;
+a misspelt keyword is a TypeError.
 
 - ``logp_BT`` (B, T): log-probs of the sampled completion tokens under the policy being trained
   (carries the gradient). ``old_logp_BT``: the same under the policy that sampled (detached here).
@@ -180,7 +181,7 @@ def grpo_loss(logp_BT: Tensor, old_logp_BT: Tensor, adv_B: Tensor, mask_BT: Tens
               clip_low: float = 0.2, clip_high: float = 0.2, n_seqs_global: Count = None,
               ref_logp_BT: Optional[Tensor] = None, beta: float = 0.0, kl_estimator: str = "k3",
               is_weights_BT: Optional[Tensor] = None, is_cap: Optional[float] = None,
-              **_unused) -> tuple[Tensor, Metrics]:
+              n_tokens_global: Count = None, max_len: Optional[int] = None) -> tuple[Tensor, Metrics]:
     """Per-sequence token mean, then mean over sequences (``n_seqs_global`` of them if given).
 
     On-policy (``logp == old_logp``) with equal lengths T, the loss is ``-mean(adv)`` and its
@@ -201,7 +202,7 @@ def dapo_loss(logp_BT: Tensor, old_logp_BT: Tensor, adv_B: Tensor, mask_BT: Tens
               clip_low: float = 0.2, clip_high: float = 0.2, n_tokens_global: Count = None,
               ref_logp_BT: Optional[Tensor] = None, beta: float = 0.0, kl_estimator: str = "k3",
               is_weights_BT: Optional[Tensor] = None, is_cap: Optional[float] = None,
-              **_unused) -> tuple[Tensor, Metrics]:
+              n_seqs_global: Count = None, max_len: Optional[int] = None) -> tuple[Tensor, Metrics]:
     """Token-level sum divided by ``n_tokens_global`` (the loss tokens of the whole optimizer step,
     over ranks and accumulation steps); the local mask sum when None."""
     mask_BT = _check(logp_BT, old_logp_BT, adv_B, mask_BT, clip_low, clip_high, beta, ref_logp_BT)
@@ -220,7 +221,7 @@ def dr_grpo_loss(logp_BT: Tensor, old_logp_BT: Tensor, adv_B: Tensor, mask_BT: T
                  clip_low: float = 0.2, clip_high: float = 0.2, n_seqs_global: Count = None,
                  max_len: Optional[int] = None, ref_logp_BT: Optional[Tensor] = None, beta: float = 0.0,
                  kl_estimator: str = "k3", is_weights_BT: Optional[Tensor] = None,
-                 is_cap: Optional[float] = None, **_unused) -> tuple[Tensor, Metrics]:
+                 is_cap: Optional[float] = None, n_tokens_global: Count = None) -> tuple[Tensor, Metrics]:
     """Token sum divided by the constant ``n_seqs_global * max_len`` (``max_len`` = the generation
     budget, ``rollout.max_new_tokens``), so long and short completions weigh the same per token."""
     if max_len is None or max_len <= 0:
@@ -249,7 +250,7 @@ def gspo_loss(logp_BT: Tensor, old_logp_BT: Tensor, adv_B: Tensor, mask_BT: Tens
               clip_low: float = 0.2, clip_high: float = 0.2, n_seqs_global: Count = None,
               ref_logp_BT: Optional[Tensor] = None, beta: float = 0.0, kl_estimator: str = "k3",
               is_weights_BT: Optional[Tensor] = None, is_cap: Optional[float] = None,
-              **_unused) -> tuple[Tensor, Metrics]:
+              n_tokens_global: Count = None, max_len: Optional[int] = None) -> tuple[Tensor, Metrics]:
     """Group Sequence Policy Optimization: one importance ratio per sequence,
     ``s_i = exp(mean_t (logp - old_logp))`` (length-normalised), clipped at the sequence level.
 
