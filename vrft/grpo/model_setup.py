@@ -1,0 +1,83 @@
+"""Build the policy, the optional frozen reference, the optimizer and the LR schedule from a config."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import torch
+
+from vrft.grpo.distributed import DistInfo, barrier
+from vrft.policy.loading import LoadSettings, LoraSettings
+from vrft.policy.policy import Policy
+
+TINY_PREFIX = "tiny:"
+
+
+def resolve_model_path(cfg, info: DistInfo) -> str:
+    """`tiny:FAMILY` builds (once, on rank 0) a tiny random checkpoint in the cache; else the path or hub id."""
+    name = cfg.model.name_or_path
+    if not name.startswith(TINY_PREFIX):
+        return name
+    from dataclasses import fields
+
+    from vrft.policy.tiny_model import TinySize, build_tiny_model
+
+    family = name[len(TINY_PREFIX):]
+    size = TinySize(**{f.name: getattr(cfg.model.tiny, f.name) for f in fields(TinySize)})
+    tag = "-".join(str(getattr(size, f.name)) for f in fields(TinySize))
+    out = os.path.join(os.path.expanduser(cfg.data.cache_dir), "models", f"{family}-{tag}-seed{cfg.train.seed}")
+    if info.is_main and not os.path.exists(os.path.join(out, "config.json")):
+        build_tiny_model(out + ".tmp", family, size, seed=cfg.train.seed)
+        os.replace(out + ".tmp", out) if not os.path.exists(out) else None
+    barrier(info)
+    return out
+
+
+def load_settings(cfg) -> LoadSettings:
+    m = cfg.model
+    lora = m.lora
+    return LoadSettings(dtype=m.dtype, attn_implementation=m.attn_implementation,
+                        gradient_checkpointing=m.gradient_checkpointing, freeze_vision_tower=m.freeze_vision_tower,
+                        freeze_merger=m.freeze_merger, freeze_language_model=m.freeze_language_model,
+                        lora=LoraSettings(enabled=lora.enabled, r=lora.r, alpha=lora.alpha, dropout=lora.dropout,
+                                          target_modules=list(lora.target_modules)))
+
+
+def load_policy(cfg, info: DistInfo) -> Policy:
+    # Every rank starts from identical weights: from_pretrained is deterministic given the files.
+    return Policy.from_pretrained(resolve_model_path(cfg, info), load_settings(cfg), device=info.device)
+
+
+def load_reference(cfg, info: DistInfo) -> Policy:
+    """A frozen copy of the initial policy for the KL term (only loaded when beta > 0)."""
+    ref = Policy.from_pretrained(resolve_model_path(cfg, info), LoadSettings(dtype=cfg.model.dtype),
+                                 device=info.device)
+    ref.model.eval().requires_grad_(False)
+    return ref
+
+
+def lr_lambda(schedule: str, warmup: int, total: int):
+    def f(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        if schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        if schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        if schedule == "linear":
+            return 1.0 - progress
+        raise ValueError(f"train.lr_schedule: unknown schedule {schedule!r}; use constant, cosine or linear")
+
+    return f
+
+
+def build_optimizer(model, cfg):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("no trainable parameters: check model.freeze_* and model.lora settings")
+    opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, betas=(0.9, 0.99))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.train.lr_schedule, cfg.train.warmup_steps,
+                                                             cfg.train.steps))
+    return opt, sched

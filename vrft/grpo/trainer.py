@@ -1,0 +1,271 @@
+"""The GRPO training loop, read top to bottom in `train()`.
+
+    sample P prompts (mixture sampler, difficulty skip) -> G rollouts each (policy wrapper)
+    -> rewards (registry, errors excluded) -> advantages (registry) -> mu epochs of clipped
+    policy-gradient steps (loss registry) -> mixture / difficulty updates -> log -> checkpoint
+
+Launch: `vrft train CONFIG.yaml [key=value ...]`, or the same under
+`torchrun --nproc_per_node=N -m vrft train CONFIG.yaml train.backend=ddp`.
+Departures from the GRPO paper: KL is optional (beta = 0 loads no reference model, as in DAPO and
+Dr. GRPO); ground-truth injection can replace samples with the rendered solution (TempSamp-R1 /
+ViSurf); old log-probs are only computed when mu > 1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+from vrft.grpo.distributed import DistInfo, any_rank, barrier, init_distributed, shutdown, wrap_model
+from vrft.grpo.rollout import RolloutBatch, collect_rollouts, score_rollouts
+from vrft.grpo.step_stats import dataset_step_stats, rollout_metrics
+from vrft.grpo.update import UpdateSettings, policy_update
+from vrft.policy.sampling import SamplingParams
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+class GRPOTrainer:
+    def __init__(self, cfg, info: DistInfo | None = None):
+        from rewards.registry import list_rewards
+        from rewards.runner import RewardRunner, RunnerConfig
+        from vrft.data.difficulty import DifficultyTracker
+        from vrft.data.load import load_datasets
+        from vrft.data.mixture_config import load_mixture_config, validate_rewards
+        from vrft.data.mixture_learning import build_strategy
+        from vrft.data.mixture_sampler import MixtureSampler
+        from vrft.grpo.model_setup import build_optimizer, load_policy
+
+        self.cfg = cfg
+        self.info = info or init_distributed()
+        seed_everything(cfg.train.seed + self.info.rank)
+        # Data and rewards are checked before any model is loaded.
+        self.mixture = load_mixture_config(cfg.data.config)
+        validate_rewards(self.mixture, {s.name for s in list_rewards()})
+        self.data = load_datasets(self.mixture)
+        self.policy = load_policy(cfg, self.info)
+        self.policy.model = wrap_model(self.policy.model, cfg.train.backend, self.info)
+        self.optimizer, self.scheduler = build_optimizer(self.policy.model, cfg)
+        names = list(self.data)
+        self.sampler = MixtureSampler({n: d.samples for n, d in self.data.items()}, self.mixture.weights,
+                                      cfg.rollout.prompts_per_step, seed=cfg.train.seed, rank=self.info.rank,
+                                      world_size=self.info.world)
+        self.strategy = build_strategy(self.mixture.mixture.strategy, names,
+                                       [self.mixture.weights[n] for n in names], floor=self.mixture.mixture.floor,
+                                       params=self.mixture.mixture.params)
+        self.difficulty = DifficultyTracker(self.mixture.difficulty)
+        self.rewards = RewardRunner(config=RunnerConfig(on_error=cfg.algo.reward_on_error,
+                                                        max_error_rate=cfg.algo.reward_error_rate_max))
+        self.generator = torch.Generator().manual_seed(cfg.train.seed * 1000 + self.info.rank)
+        self.step = 0
+        self.nonfinite = 0
+        self.run_dir = cfg.log.run_dir
+
+    # ---- one step ----------------------------------------------------------------------------
+    def sampling_params(self) -> SamplingParams:
+        r = self.cfg.rollout
+        return SamplingParams(max_new_tokens=r.max_new_tokens, temperature=r.temperature, top_p=r.top_p,
+                              top_k=r.top_k, min_new_tokens=r.min_new_tokens)
+
+    def _inject_count(self) -> int:
+        gt = self.cfg.algo.gt_injection
+        if not gt.enabled or (gt.until_step and self.step >= gt.until_step):
+            return 0
+        return gt.per_group
+
+    def rollout(self) -> RolloutBatch:
+        skip = (lambda s: self.difficulty.should_skip(s.id)) if self.mixture.difficulty.enabled else None
+        samples = self.sampler.next_batch(skip=skip)
+        items = [(s, self.data[s.dataset].config) for s in samples]
+        sharded = self.cfg.train.backend in ("fsdp2", "deepspeed")
+        batch = collect_rollouts(self.policy, items, self.cfg.rollout.num_generations, self.sampling_params(),
+                                 generator=self.generator, inject_per_group=self._inject_count(),
+                                 all_finished=(lambda done: not any_rank(not done, self.info)) if sharded else None)
+        score_rollouts(batch, self.rewards, {n: d.config for n, d in self.data.items()})
+        return batch
+
+    def train_step(self) -> dict[str, float]:
+        from vrft.grpo.advantages import get_advantage
+
+        cfg = self.cfg
+        t0 = time.time()
+        batch = self.rollout()
+        t_roll = time.time() - t0
+        rewards = torch.nan_to_num(batch.rewards, nan=0.0)
+        adv, adv_metrics = get_advantage(cfg.algo.advantage)(rewards, batch.group_ids, batch.valid)
+        loss_mask = batch.valid.float()
+        if cfg.algo.mask_truncated:
+            loss_mask = loss_mask * torch.tensor([r != "length" for r in batch.finish_reasons]).float()
+        old = None
+        if cfg.algo.mu > 1:  # old log-probs only when the policy moves between epochs
+            with torch.no_grad():
+                old = self.policy.logprobs(batch.prompts, batch.seq_prompt, batch.completions,
+                                           temperature=cfg.rollout.temperature).logprobs
+        t1 = time.time()
+        settings = UpdateSettings(loss=cfg.algo.loss, clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high,
+                                  beta=cfg.algo.beta, kl_estimator=cfg.algo.kl_estimator, mu=cfg.algo.mu,
+                                  mini_batch_size=cfg.algo.mini_batch_size, micro_batch_size=cfg.train.micro_batch_size,
+                                  grad_clip=cfg.train.grad_clip, temperature=cfg.rollout.temperature,
+                                  max_new_tokens=cfg.rollout.max_new_tokens)
+        ref = self._ref_logprobs(batch) if cfg.algo.beta > 0 else None
+        no_sync = getattr(self.policy.model, "no_sync", None)
+        metrics = policy_update(self.policy, batch, adv, loss_mask, self.optimizer, self.scheduler, settings,
+                                self.info, old_logps=old, ref_logps=ref, no_sync=no_sync)
+        t_train = time.time() - t1
+        if metrics.get("train/nonfinite"):
+            self.nonfinite += 1
+            if self.nonfinite > cfg.train.max_nonfinite_steps:
+                raise FloatingPointError(f"{self.nonfinite} steps with a non-finite gradient norm "
+                                         f"(train.max_nonfinite_steps={cfg.train.max_nonfinite_steps}); "
+                                         "lower train.lr or check the rewards")
+        # Mixture and difficulty learn from this step's signal.
+        stats = dataset_step_stats(batch, adv, self.info)
+        if stats:
+            self.sampler.set_weights(self.strategy.update(stats))
+        for p, sample in enumerate(batch.samples):
+            rows = [i for i, q in enumerate(batch.seq_prompt) if q == p and not batch.injected[i]]
+            self.difficulty.update(sample.id, [float(rewards[i]) for i in rows])
+        metrics.update(adv_metrics)
+        metrics.update(rollout_metrics(batch, self.strategy.weights, self.info))
+        n_tokens = sum(int(c.shape[0]) for c in batch.completions)
+        metrics.update({"perf/rollout_s": t_roll, "perf/train_s": t_train,
+                        "perf/tokens_per_s": n_tokens / max(time.time() - t0, 1e-9), "perf/rss_gb": rss_gb(),
+                        "reward/errors_total": float(self.rewards.n_errored),
+                        "difficulty/rollouts_saved": float(getattr(self.difficulty, "rollouts_saved", 0))
+                        * cfg.rollout.num_generations})
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _ref_logprobs(self, batch: RolloutBatch):
+        if not hasattr(self, "_ref"):
+            from vrft.grpo.model_setup import load_reference
+
+            self._ref = load_reference(self.cfg, self.info)
+        with torch.no_grad():
+            return self._ref.logprobs(batch.prompts, batch.seq_prompt, batch.completions,
+                                      temperature=self.cfg.rollout.temperature).logprobs
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def _extra_state(self) -> dict:
+        return {"step": self.step, "nonfinite": self.nonfinite, "sampler": self.sampler.state_dict(),
+                "strategy": self.strategy.state_dict(), "difficulty": self.difficulty.state_dict(),
+                "generator": self.generator.get_state(), "reward_errors": self.rewards.n_errored,
+                "rewards_scored": self.rewards.n_scored}
+
+    def save(self) -> None:
+        from vrft.grpo.checkpoint import save_checkpoint
+
+        info = self.info
+
+        def save_model(path):
+            if info.is_main:
+                self.policy.save(path, merge_lora=self.cfg.model.lora.merge_on_save)
+
+        save_checkpoint(self.run_dir, self.step, save_model=save_model, optimizer=self.optimizer,
+                        scheduler=self.scheduler, extra_state=self._extra_state(), rank=info.rank,
+                        world_size=info.world, barrier=(lambda: barrier(info)) if info.enabled else None,
+                        keep_last=self.cfg.checkpoint.keep_last)
+
+    def resume(self) -> bool:
+        """Restore the newest complete checkpoint (`checkpoint.resume: auto`) or a given one."""
+        from vrft.grpo.checkpoint import load_checkpoint, resolve_resume
+
+        path = resolve_resume(self.run_dir, self.cfg.checkpoint.resume)
+        if path is None:
+            return False
+        model_dir = os.path.join(path, "model")
+        self._load_weights(model_dir)
+        loaded = load_checkpoint(path, optimizer=self.optimizer, scheduler=self.scheduler, rank=self.info.rank)
+        st = loaded.extra_state
+        self.step, self.nonfinite = st["step"], st["nonfinite"]
+        self.sampler.load_state_dict(st["sampler"])
+        self.strategy.load_state_dict(st["strategy"])
+        self.difficulty.load_state_dict(st["difficulty"])
+        self.generator.set_state(st["generator"])
+        self.rewards.n_errored, self.rewards.n_scored = st["reward_errors"], st["rewards_scored"]
+        if loaded.rng_restored is False:
+            seed_everything(self.cfg.train.seed + self.info.rank + 7919 * self.step)
+        if self.info.is_main:
+            print(f"[vrft] resumed from {path} at step {self.step}", flush=True)
+        return True
+
+    def _load_weights(self, model_dir: str) -> None:
+        from safetensors.torch import load_file
+
+        from vrft.policy.unwrap import unwrap
+
+        model = unwrap(self.policy.model) if not hasattr(self.policy.model, "peft_config") else self.policy.model
+        files = sorted(f for f in os.listdir(model_dir) if f.endswith(".safetensors"))
+        state = {}
+        for f in files:
+            state.update(load_file(os.path.join(model_dir, f)))
+        if hasattr(self.policy.model, "peft_config"):
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(self.policy.model, state)
+        else:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            # lm_head may be tied / absent in the saved files; anything else is an error.
+            bad = [k for k in missing if "lm_head" not in k] + list(unexpected)
+            if bad:
+                raise RuntimeError(f"checkpoint {model_dir} does not match the model: {bad[:5]}")
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def train(self) -> dict[str, float]:
+        from vrft.config import save_config
+        from vrft.grpo.run_log import RunLogger
+
+        cfg, info = self.cfg, self.info
+        if info.is_main:
+            os.makedirs(self.run_dir, exist_ok=True)
+            save_config(cfg, os.path.join(self.run_dir, "config.yaml"))
+        resumed = self.resume() if cfg.checkpoint.resume not in (None, "none") else False
+        logger = RunLogger(self.run_dir, enabled=info.is_main, tensorboard=cfg.log.tensorboard,
+                           wandb_project=cfg.log.wandb_project if cfg.log.wandb else None)
+        if not resumed and cfg.train.warmup_sft_steps:
+            from vrft.grpo.sft_warmup import sft_warmup
+
+            for k, m in enumerate(sft_warmup(self), 1):
+                logger.log(-cfg.train.warmup_sft_steps + k, m)
+        t0 = time.time()
+        last: dict[str, float] = {}
+        try:
+            while self.step < cfg.train.steps:
+                last = self.train_step()
+                self.step += 1
+                if self.step % cfg.log.every == 0 or self.step == cfg.train.steps:
+                    logger.log(self.step, last, cfg.train.steps, t0)
+                if cfg.checkpoint.every and self.step % cfg.checkpoint.every == 0:
+                    self.save()
+            if cfg.checkpoint.save_final and (not cfg.checkpoint.every or self.step % cfg.checkpoint.every):
+                self.save()
+        finally:
+            logger.close()
+        if info.is_main and cfg.log.plots:
+            from vrft.grpo.plots import plot_run
+
+            plot_run(self.run_dir)
+        return last
+
+
+def run_training(cfg) -> dict[str, float]:
+    """Entry point of `vrft train`: set up the process group, train, always tear it down."""
+    info = init_distributed()
+    try:
+        return GRPOTrainer(cfg, info).train()
+    finally:
+        shutdown()

@@ -1,0 +1,115 @@
+"""The policy-gradient update of one step: mu epochs over mini-batches of the rollout batch.
+
+Each mini-batch is one optimizer step, split into micro-batches whose gradients accumulate. Loss
+normalisation is exact under accumulation and across ranks: the losses receive the mini-batch's
+global sequence and token counts (summed over ranks), so each micro-batch's loss is its share of
+the global loss; the sum is multiplied by the world size because DDP / FSDP average gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import torch
+
+from vrft.grpo.distributed import DistInfo, all_reduce_sum
+from vrft.grpo.rollout import RolloutBatch
+from vrft.policy.policy import Policy
+
+
+@dataclass
+class UpdateSettings:
+    loss: str = "grpo"
+    clip_low: float = 0.2
+    clip_high: float = 0.2
+    beta: float = 0.0
+    kl_estimator: str = "k3"
+    mu: int = 1
+    mini_batch_size: int = 0  # per rank; 0: the whole batch in one optimizer step
+    micro_batch_size: int = 8  # per rank
+    is_cap: float = 2.0
+    grad_clip: float = 1.0
+    temperature: float = 1.0
+    max_new_tokens: int = 64
+
+
+def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    t = max(int(r.shape[0]) for r in rows)
+    out = torch.full((len(rows), t), value, dtype=rows[0].dtype)
+    mask = torch.zeros((len(rows), t), dtype=torch.float32)
+    for i, r in enumerate(rows):
+        out[i, :r.shape[0]] = r
+        mask[i, :r.shape[0]] = 1.0
+    return out, mask
+
+
+def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], temperature: float, model=None):
+    """Log-probs of rows `idx`, encoding each distinct prompt's media once for the micro-batch."""
+    distinct = sorted({batch.seq_prompt[i] for i in idx})
+    remap = {p: k for k, p in enumerate(distinct)}
+    out = policy.logprobs([batch.prompts[p] for p in distinct], [remap[batch.seq_prompt[i]] for i in idx],
+                          [batch.completions[i] for i in idx], temperature=temperature, micro_batch=len(idx),
+                          with_entropy=True)
+    return out
+
+
+def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss_mask_B: torch.Tensor,
+                  optimizer, scheduler, settings: UpdateSettings, info: DistInfo, *,
+                  old_logps: list[torch.Tensor] | None = None, ref_logps: list[torch.Tensor] | None = None,
+                  backward=None, step_fn=None, no_sync=None) -> dict[str, float]:
+    """Run mu epochs of clipped policy-gradient steps; return averaged metrics."""
+    from vrft.grpo.losses import get_loss
+
+    loss_fn = get_loss(settings.loss)
+    rows = [i for i in range(len(batch.completions)) if loss_mask_B[i] > 0]
+    metrics: dict[str, list[float]] = {}
+    if not rows:
+        return {"train/skipped_empty": 1.0}
+    mb = settings.mini_batch_size or len(rows)
+    n_steps = 0
+    for _epoch in range(settings.mu):
+        for s in range(0, len(rows), mb):
+            mini = rows[s:s + mb]
+            local = torch.tensor([float(sum(int(batch.completions[i].shape[0]) for i in mini)), float(len(mini))])
+            n_tok_global, n_seq_global = all_reduce_sum(local, info).tolist()
+            micro = [mini[k:k + settings.micro_batch_size] for k in range(0, len(mini), settings.micro_batch_size)]
+            optimizer.zero_grad(set_to_none=True)
+            for m_i, idx in enumerate(micro):
+                last = m_i == len(micro) - 1
+                ctx = no_sync() if (no_sync is not None and not last) else contextlib.nullcontext()
+                with ctx:
+                    out = _micro_logprobs(policy, batch, idx, settings.temperature)
+                    logp_BT, mask_BT = pad_right(out.logprobs)
+                    if old_logps is not None:
+                        old_BT = pad_right([old_logps[i] for i in idx])[0]
+                    else:  # on-policy: ratio 1 with the right gradient
+                        old_BT = logp_BT.detach()
+                    ref_BT = pad_right([ref_logps[i] for i in idx])[0] if ref_logps is not None else None
+                    loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx], mask_BT, clip_low=settings.clip_low,
+                                       clip_high=settings.clip_high, n_tokens_global=n_tok_global,
+                                       ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
+                                       n_seqs_global=n_seq_global, max_len=settings.max_new_tokens)
+                    (backward or (lambda l: l.backward()))(loss * info.world)
+                ent = torch.cat([e for e in out.entropy]) if out.entropy else None
+                for k, v in lm.items():
+                    metrics.setdefault(k, []).append(float(v))
+                if ent is not None and ent.numel():
+                    metrics.setdefault("policy/entropy", []).append(float(ent.mean()))
+            params = [p for p in policy.model.parameters() if p.requires_grad]
+            gnorm = torch.nn.utils.clip_grad_norm_(params, settings.grad_clip if settings.grad_clip > 0 else math.inf)
+            gnorm = float(gnorm)
+            metrics.setdefault("train/grad_norm", []).append(gnorm)
+            if not math.isfinite(gnorm):
+                optimizer.zero_grad(set_to_none=True)
+                metrics.setdefault("train/nonfinite", []).append(1.0)
+                continue
+            (step_fn or optimizer.step)()
+            n_steps += 1
+    if scheduler is not None:
+        scheduler.step()
+    result = {k: sum(v) / len(v) for k, v in metrics.items()}
+    result["train/optimizer_steps"] = float(n_steps)
+    result["train/lr"] = float(optimizer.param_groups[0]["lr"])
+    return result
