@@ -97,6 +97,14 @@ def wrap_model(model, backend: str, info: DistInfo):
         inner = model.model if hasattr(model, "model") else model
         for block in list(inner.visual.blocks) + list(inner.language_model.layers):
             fully_shard(block)
+        # The vision tower is its own unit: shared-feature encoding calls it outside the root forward.
+        fully_shard(inner.visual)
+        # The embedding is called by the VL model before the language model's own forward.
+        fully_shard(inner.language_model.embed_tokens)
+        fully_shard(inner.language_model)
         fully_shard(model)
+        # Initialise from the root now: otherwise the first unit called (the vision tower, during
+        # rollouts) would make itself a root and the full forward would fail later.
+        model._get_fsdp_state()._lazy_init()
         return model
     raise ValueError(f"train.backend: unknown backend {backend!r}; use single, ddp, fsdp2 or deepspeed")

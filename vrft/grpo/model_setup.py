@@ -44,9 +44,19 @@ def load_settings(cfg) -> LoadSettings:
                                           target_modules=list(lora.target_modules)))
 
 
-def load_policy(cfg, info: DistInfo) -> Policy:
-    # Every rank starts from identical weights: from_pretrained is deterministic given the files.
-    return Policy.from_pretrained(resolve_model_path(cfg, info), load_settings(cfg), device=info.device)
+def load_policy(cfg, info: DistInfo, checkpoint_model: str | None = None) -> Policy:
+    """The policy, from the configured model or, when resuming, from a checkpoint's `model/` folder
+    (full weights, or LoRA adapters applied on top of the configured base model).
+    Every rank loads identical weights: from_pretrained is deterministic given the files."""
+    lora_ckpt = checkpoint_model is not None and os.path.exists(os.path.join(checkpoint_model, "adapter_config.json"))
+    source = resolve_model_path(cfg, info) if checkpoint_model is None or lora_ckpt else checkpoint_model
+    policy = Policy.from_pretrained(source, load_settings(cfg), device=info.device)
+    if lora_ckpt:
+        from peft import set_peft_model_state_dict
+        from peft.utils import load_peft_weights
+
+        set_peft_model_state_dict(policy.model, load_peft_weights(checkpoint_model, device=str(info.device)))
+    return policy
 
 
 def load_reference(cfg, info: DistInfo) -> Policy:

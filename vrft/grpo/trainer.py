@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import signal
 import time
 
 import numpy as np
@@ -58,7 +59,10 @@ class GRPOTrainer:
         self.mixture = load_mixture_config(cfg.data.config)
         validate_rewards(self.mixture, {s.name for s in list_rewards()})
         self.data = load_datasets(self.mixture)
-        self.policy = load_policy(cfg, self.info)
+        self.run_dir = cfg.log.run_dir
+        self.resume_path = self._resume_path()
+        # Resuming loads the checkpoint's weights through the same from_pretrained path.
+        self.policy = load_policy(cfg, self.info, checkpoint_model=self._checkpoint_model_dir())
         self.policy.model = wrap_model(self.policy.model, cfg.train.backend, self.info)
         self.optimizer, self.scheduler = build_optimizer(self.policy.model, cfg)
         names = list(self.data)
@@ -74,7 +78,6 @@ class GRPOTrainer:
         self.generator = torch.Generator().manual_seed(cfg.train.seed * 1000 + self.info.rank)
         self.step = 0
         self.nonfinite = 0
-        self.run_dir = cfg.log.run_dir
 
     # ---- one step ----------------------------------------------------------------------------
     def sampling_params(self) -> SamplingParams:
@@ -170,26 +173,43 @@ class GRPOTrainer:
         from vrft.grpo.checkpoint import save_checkpoint
 
         info = self.info
+        sharded = self.cfg.train.backend == "fsdp2" and info.enabled
 
         def save_model(path):
+            state = None
+            if sharded:  # every rank takes part in gathering the full weights; rank 0 writes them
+                from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+                state = get_model_state_dict(self.policy.model,
+                                             options=StateDictOptions(full_state_dict=True, cpu_offload=True))
             if info.is_main:
-                self.policy.save(path, merge_lora=self.cfg.model.lora.merge_on_save)
+                self.policy.save(path, merge_lora=self.cfg.model.lora.merge_on_save, state_dict=state)
 
         save_checkpoint(self.run_dir, self.step, save_model=save_model, optimizer=self.optimizer,
                         scheduler=self.scheduler, extra_state=self._extra_state(), rank=info.rank,
                         world_size=info.world, barrier=(lambda: barrier(info)) if info.enabled else None,
-                        keep_last=self.cfg.checkpoint.keep_last)
+                        keep_last=self.cfg.checkpoint.keep_last, sharded_optimizer=sharded)
+
+    def _resume_path(self):
+        from vrft.grpo.checkpoint import resolve_resume
+
+        if self.cfg.checkpoint.resume in (None, "none"):
+            return None
+        return resolve_resume(self.run_dir, self.cfg.checkpoint.resume)
+
+    def _checkpoint_model_dir(self) -> str | None:
+        return os.path.join(self.resume_path, "model") if self.resume_path is not None else None
 
     def resume(self) -> bool:
-        """Restore the newest complete checkpoint (`checkpoint.resume: auto`) or a given one."""
-        from vrft.grpo.checkpoint import load_checkpoint, resolve_resume
+        """Restore optimizer, scheduler, RNG and loop state of `self.resume_path` (weights were
+        loaded with the model)."""
+        from vrft.grpo.checkpoint import load_checkpoint
 
-        path = resolve_resume(self.run_dir, self.cfg.checkpoint.resume)
-        if path is None:
+        if self.resume_path is None:
             return False
-        model_dir = os.path.join(path, "model")
-        self._load_weights(model_dir)
-        loaded = load_checkpoint(path, optimizer=self.optimizer, scheduler=self.scheduler, rank=self.info.rank)
+        loaded = load_checkpoint(self.resume_path, optimizer=self.optimizer, scheduler=self.scheduler,
+                                 rank=self.info.rank,
+                                 sharded_optimizer=self.cfg.train.backend == "fsdp2" and self.info.enabled)
         st = loaded.extra_state
         self.step, self.nonfinite = st["step"], st["nonfinite"]
         self.sampler.load_state_dict(st["sampler"])
@@ -200,29 +220,8 @@ class GRPOTrainer:
         if loaded.rng_restored is False:
             seed_everything(self.cfg.train.seed + self.info.rank + 7919 * self.step)
         if self.info.is_main:
-            print(f"[vrft] resumed from {path} at step {self.step}", flush=True)
+            print(f"[vrft] resumed from {self.resume_path} at step {self.step}", flush=True)
         return True
-
-    def _load_weights(self, model_dir: str) -> None:
-        from safetensors.torch import load_file
-
-        from vrft.policy.unwrap import unwrap
-
-        model = unwrap(self.policy.model) if not hasattr(self.policy.model, "peft_config") else self.policy.model
-        files = sorted(f for f in os.listdir(model_dir) if f.endswith(".safetensors"))
-        state = {}
-        for f in files:
-            state.update(load_file(os.path.join(model_dir, f)))
-        if hasattr(self.policy.model, "peft_config"):
-            from peft import set_peft_model_state_dict
-
-            set_peft_model_state_dict(self.policy.model, state)
-        else:
-            missing, unexpected = model.load_state_dict(state, strict=False)
-            # lm_head may be tied / absent in the saved files; anything else is an error.
-            bad = [k for k in missing if "lm_head" not in k] + list(unexpected)
-            if bad:
-                raise RuntimeError(f"checkpoint {model_dir} does not match the model: {bad[:5]}")
 
     # ---- the loop ----------------------------------------------------------------------------
     def train(self) -> dict[str, float]:
@@ -233,7 +232,7 @@ class GRPOTrainer:
         if info.is_main:
             os.makedirs(self.run_dir, exist_ok=True)
             save_config(cfg, os.path.join(self.run_dir, "config.yaml"))
-        resumed = self.resume() if cfg.checkpoint.resume not in (None, "none") else False
+        resumed = self.resume()
         logger = RunLogger(self.run_dir, enabled=info.is_main, tensorboard=cfg.log.tensorboard,
                            wandb_project=cfg.log.wandb_project if cfg.log.wandb else None)
         if not resumed and cfg.train.warmup_sft_steps:
@@ -251,15 +250,38 @@ class GRPOTrainer:
                     logger.log(self.step, last, cfg.train.steps, t0)
                 if cfg.checkpoint.every and self.step % cfg.checkpoint.every == 0:
                     self.save()
+                if os.environ.get("VRFT_FAULT_KILL_AT_STEP") == str(self.step):  # fault injection for tests
+                    os.kill(os.getpid(), signal.SIGKILL)
             if cfg.checkpoint.save_final and (not cfg.checkpoint.every or self.step % cfg.checkpoint.every):
                 self.save()
         finally:
             logger.close()
+        if info.enabled:
+            self.check_replicas()
         if info.is_main and cfg.log.plots:
             from vrft.grpo.plots import plot_run
 
             plot_run(self.run_dir)
         return last
+
+
+    def check_replicas(self) -> float:
+        """Largest difference between any rank's full parameters and rank 0's; written to
+        `replicas.json`. Data-parallel ranks must hold the same weights after every step."""
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        state = get_model_state_dict(self.policy.model, options=StateDictOptions(full_state_dict=True,
+                                                                                 broadcast_from_rank0=False))
+        flat = torch.cat([v.detach().float().flatten().cpu() for _, v in sorted(state.items())])
+        gathered = [torch.zeros_like(flat) for _ in range(self.info.world)]
+        torch.distributed.all_gather(gathered, flat)
+        diff = max(float((g - gathered[0]).abs().max()) for g in gathered)
+        if self.info.is_main:
+            import json
+
+            with open(os.path.join(self.run_dir, "replicas.json"), "w") as f:
+                json.dump({"world_size": self.info.world, "max_abs_diff": diff, "n_params": flat.numel()}, f)
+        return diff
 
 
 def run_training(cfg) -> dict[str, float]:

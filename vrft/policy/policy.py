@@ -85,12 +85,14 @@ class Policy:
 
     # ---- rollouts and log-probs --------------------------------------------------------------
     def generate(self, prompts: list[PromptInputs], n: int, params: SamplingParams,
-                 generator: torch.Generator | None = None) -> list[Completion]:
+                 generator: torch.Generator | None = None, all_finished=None) -> list[Completion]:
         was_training = self.model.training
         self.model.eval()
         try:
-            return hf_generate(self.model, self.tokenizer, prompts, n, params, suppress_ids=self.suppress_ids,
-                               eos_ids=self.eos_ids, pad_id=self.pad_id, generator=generator)
+            # Generation runs on the unwrapped model: no DDP bookkeeping for inference forwards.
+            return hf_generate(unwrap(self.model), self.tokenizer, prompts, n, params,
+                               suppress_ids=self.suppress_ids, eos_ids=self.eos_ids, pad_id=self.pad_id,
+                               generator=generator, all_finished=all_finished)
         finally:
             self.model.train(was_training)
 
@@ -100,9 +102,14 @@ class Policy:
                                    suppress_ids=self.suppress_ids, **kwargs)
 
     # ---- saving ------------------------------------------------------------------------------
-    def save(self, out_dir: str | Path, merge_lora: bool = False) -> None:
-        """Hugging Face format that `from_pretrained` loads; LoRA adapters (optionally merged)."""
+    def save(self, out_dir: str | Path, merge_lora: bool = False, state_dict: dict | None = None) -> None:
+        """Hugging Face format that `from_pretrained` loads; LoRA adapters (optionally merged).
+        `state_dict`: full weights gathered from a sharded model (FSDP2)."""
         model = self.model.module if hasattr(self.model, "module") and not hasattr(self.model, "lm_head") else self.model
+        if state_dict is not None and not hasattr(model, "peft_config"):
+            model.save_pretrained(out_dir, state_dict=state_dict)
+            self.processor.save_pretrained(out_dir)
+            return
         if hasattr(model, "peft_config"):
             if merge_lora:
                 import copy
