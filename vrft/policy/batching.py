@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vrft.policy.prompt_inputs import PromptInputs
+from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
 
 
 @dataclass
@@ -39,9 +39,13 @@ def _cat(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
     return torch.cat(present, 0) if present else None
 
 
-def collate(prompts: list[PromptInputs], pad_id: int, completions: list[torch.Tensor] | None = None,
+def collate(prompts: list[PromptInputs], pad_id: int,
+            completions: list[torch.Tensor | MultiTurnCompletion] | None = None,
             device: torch.device | str = "cpu") -> Batch:
-    """Left-pad prompts to a common length and append right-padded completions (if given)."""
+    """Left-pad prompts to a common length and append right-padded completions (if given).
+
+    A :class:`MultiTurnCompletion` brings its own token types and media: each row's grids are its
+    prompt's followed by its completion's, rows in order."""
     lp = max(p.length for p in prompts)
     lc = max((int(c.shape[0]) for c in completions), default=0) if completions else 0
     b = len(prompts)
@@ -54,13 +58,24 @@ def collate(prompts: list[PromptInputs], pad_id: int, completions: list[torch.Te
         mm[i, lp - p.length:lp] = p.mm_token_type_ids
         if completions:
             c = completions[i]
-            ids[i, lp:lp + c.shape[0]] = c
-            mask[i, lp:lp + c.shape[0]] = 1
-    spg = _cat([p.second_per_grid_ts for p in prompts])
+            n = int(c.shape[0])
+            if isinstance(c, MultiTurnCompletion):
+                ids[i, lp:lp + n] = c.token_ids
+                mm[i, lp:lp + n] = c.mm_token_type_ids
+            else:
+                ids[i, lp:lp + n] = c
+            mask[i, lp:lp + n] = 1
+    # Vision inputs in the order the tokens consume them: row by row, prompt media then completion media.
+    rows: list = []
+    for i, p in enumerate(prompts):
+        rows.append(p)
+        if completions and isinstance(completions[i], MultiTurnCompletion):
+            rows.append(completions[i])
+    spg = _cat([r.second_per_grid_ts for r in rows])
     return Batch(
         input_ids=ids.to(device), attention_mask=mask.to(device), mm_token_type_ids=mm.to(device),
-        image_grid_thw=None if (g := _cat([p.image_grid_thw for p in prompts])) is None else g.to(device),
-        video_grid_thw=None if (g := _cat([p.video_grid_thw for p in prompts])) is None else g.to(device),
+        image_grid_thw=None if (g := _cat([r.image_grid_thw for r in rows])) is None else g.to(device),
+        video_grid_thw=None if (g := _cat([r.video_grid_thw for r in rows])) is None else g.to(device),
         second_per_grid_ts=None if spg is None else spg.to(device),
         prompt_len=lp,
     )

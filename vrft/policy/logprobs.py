@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from vrft.policy.batching import collate
-from vrft.policy.prompt_inputs import PromptInputs
+from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
 from vrft.policy.vision_features import EncodedMedia, encode_media, encoder_outputs_for
 
 
@@ -22,6 +22,7 @@ from vrft.policy.vision_features import EncodedMedia, encode_media, encoder_outp
 class LogprobOutput:
     logprobs: list[torch.Tensor]  # one (T_i,) tensor per sequence
     entropy: list[torch.Tensor] | None = None
+    loss_masks: list[torch.Tensor] | None = None  # one (T_i,) float tensor per sequence: 1 where the model generated
 
 
 def token_logprobs_from_logits(logits_BTV: torch.Tensor, targets_BT: torch.Tensor, temperature: float,
@@ -41,44 +42,69 @@ def token_logprobs_from_logits(logits_BTV: torch.Tensor, targets_BT: torch.Tenso
     return logp_BT, ent_BT
 
 
-def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int], completions: list[torch.Tensor],
+def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int],
+                        completions: list[torch.Tensor | MultiTurnCompletion],
                         *, pad_id: int, suppress_ids: torch.Tensor | None = None, temperature: float = 1.0,
                         micro_batch: int = 8, with_entropy: bool = False,
                         encoded: list[EncodedMedia] | None = None, share_vision: bool = True) -> LogprobOutput:
     """Log-probs of `completions[i]` given prompt `prompts[seq_prompt[i]]`.
 
     With `share_vision`, each prompt's media is encoded once for all its sequences (pass `encoded`
-    to reuse features computed earlier in the same step). Gradients flow when grad is enabled.
+    to reuse features computed earlier in the same step). A completion's own media (a
+    MultiTurnCompletion's crops and clips) is encoded per micro-batch. Gradients flow when grad is
+    enabled.
     """
     device = next(model.parameters()).device
     if share_vision and encoded is None:
         encoded = encode_media(model, prompts)
     out_lp: list[torch.Tensor] = []
     out_ent: list[torch.Tensor] = []
+    out_mask: list[torch.Tensor] = []
     for s in range(0, len(completions), micro_batch):
         idx = list(range(s, min(s + micro_batch, len(completions))))
         rows = [prompts[seq_prompt[i]] for i in idx]
-        comps = [completions[i].to(torch.long) for i in idx]
+        comps = [c if isinstance(c := completions[i], MultiTurnCompletion) else c.to(torch.long) for i in idx]
         batch = collate(rows, pad_id, completions=comps, device=device)
         t_max = max(int(c.shape[0]) for c in comps)
         kwargs = batch.model_kwargs()
+        with_media = [c for c in comps if isinstance(c, MultiTurnCompletion) and c.has_media]
         if share_vision:
-            kwargs["mm_encoder_outputs"] = encoder_outputs_for(encoded, [seq_prompt[i] for i in idx])
+            # Features in token order: each row's prompt media, then its completion's own media.
+            feats, order, k = list(encoded), [], len(encoded)
+            if with_media:
+                feats += encode_media(model, with_media)
+            for i, c in zip(idx, comps):
+                order.append(seq_prompt[i])
+                if isinstance(c, MultiTurnCompletion) and c.has_media:
+                    order.append(k)
+                    k += 1
+            kwargs["mm_encoder_outputs"] = encoder_outputs_for(feats, order)
         else:
-            kwargs.update(_pixels(rows, device))
+            kwargs.update(_pixels([x for r, c in zip(rows, comps) for x in (r, c) if isinstance(x, PromptInputs)
+                                   or (isinstance(x, MultiTurnCompletion) and x.has_media)], device))
         # Logits at the last t_max + 1 positions; the final one predicts past the sequence.
         logits = model(**kwargs, use_cache=False, logits_to_keep=t_max + 1).logits[:, :-1]
         targets = batch.input_ids[:, batch.prompt_len:]
         lp, ent = token_logprobs_from_logits(logits, targets, temperature, suppress_ids, with_entropy)
         for j, c in enumerate(comps):
-            out_lp.append(lp[j, :c.shape[0]])
-            if ent is not None:
-                out_ent.append(ent[j, :c.shape[0]])
-    return LogprobOutput(out_lp, out_ent if with_entropy else None)
+            n = int(c.shape[0])
+            if isinstance(c, MultiTurnCompletion):
+                keep = c.loss_mask.to(device=lp.device, dtype=torch.bool)
+                out_lp.append(torch.where(keep, lp[j, :n], torch.zeros_like(lp[j, :n])))
+                if ent is not None:
+                    out_ent.append(torch.where(keep, ent[j, :n], torch.zeros_like(ent[j, :n])))
+                out_mask.append(c.loss_mask.to(torch.float32))
+            else:
+                out_lp.append(lp[j, :n])
+                if ent is not None:
+                    out_ent.append(ent[j, :n])
+                out_mask.append(torch.ones(n, dtype=torch.float32))
+    return LogprobOutput(out_lp, out_ent if with_entropy else None, out_mask)
 
 
-def _pixels(rows: list[PromptInputs], device) -> dict:
-    """Raw pixel inputs for a batch (the unshared path, used to check sharing is exact)."""
+def _pixels(rows: list, device) -> dict:
+    """Raw pixel inputs for a batch (the unshared path, used to check sharing is exact); `rows` are
+    PromptInputs / MultiTurnCompletions in token order."""
     kw = {}
     if any(r.pixel_values is not None for r in rows):
         kw["pixel_values"] = torch.cat([r.pixel_values for r in rows if r.pixel_values is not None]).to(device)
