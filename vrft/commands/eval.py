@@ -1,0 +1,127 @@
+"""`vrft eval`: evaluate a model on a benchmark, or compare two runs.
+
+    vrft eval --model Qwen/Qwen2.5-VL-3B-Instruct --benchmark refcoco \\
+        --data refcoco_val.json --media-root coco/train2014 --out runs/eval/base
+    torchrun --nproc_per_node=4 -m vrft eval --model runs/grpo/final --benchmark refcoco ... --out runs/eval/rft
+    vrft eval --compare runs/eval/base runs/eval/rft
+
+Greedy by default; `--n 8 --temperature 0.7` adds pass@k. Predictions are appended to
+OUT/predictions.jsonl batch by batch, so an interrupted run resumes where it stopped. Benchmarks:
+see `vrft eval --list`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.description = __doc__
+    parser.add_argument("--model", help="checkpoint folder or Hugging Face id")
+    parser.add_argument("--benchmark", help="benchmark name (see --list)")
+    parser.add_argument("--data", help="annotation file in the benchmark's format")
+    parser.add_argument("--media-root", help="folder media paths are relative to (default: the data file's folder)")
+    parser.add_argument("--out", help="output folder: predictions.jsonl, metrics.json, metrics.md")
+    parser.add_argument("--max-samples", type=int, help="evaluate the first N samples only")
+    parser.add_argument("--batch-size", type=int, default=8, help="prompts per generate call per process (8)")
+    parser.add_argument("--n", type=int, default=1, help="completions per prompt; > 1 reports pass@k (1)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature; 0 is greedy (0)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1.0)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="generation budget per completion (256)")
+    parser.add_argument("--prompt-template", help="template name (default, no_think, r1) or inline text "
+                                                  "with {question}; default: the benchmark's")
+    parser.add_argument("--tools", nargs="?", const="zoom_in", default="",
+                        help="enable tools (comma-separated, default zoom_in); needs the tool loop")
+    parser.add_argument("--max-turns", type=int, default=3, help="most assistant turns with tools (3)")
+    parser.add_argument("--lenient", action="store_true",
+                        help="also parse answers without an <answer> block (default: the block is required)")
+    parser.add_argument("--loader-opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="format loader option, e.g. durations=durations.json (repeatable)")
+    parser.add_argument("--skip-invalid", action="store_true", help="drop invalid data rows with a warning")
+    parser.add_argument("--overwrite", action="store_true", help="delete earlier predictions in --out first")
+    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (auto)")
+    vision = parser.add_argument_group("vision budget (default: the framework's)")
+    for name, kind in (("min-pixels", int), ("max-pixels", int), ("total-pixels", int), ("fps", float),
+                       ("nframes", int), ("max-frames", int)):
+        vision.add_argument("--" + name, type=kind, dest=name.replace("-", "_"))
+    parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                        help="print a side-by-side table of two runs' metrics and exit")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+
+
+def _loader_opts(items: list[str]) -> dict:
+    import yaml
+
+    opts = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--loader-opt expects KEY=VALUE, got {item!r}")
+        opts[key.strip()] = yaml.safe_load(value)
+    return opts
+
+
+def _list() -> int:
+    from vrft.eval.benchmarks import _BENCHMARKS
+
+    for b in sorted(_BENCHMARKS.values(), key=lambda b: b.name):
+        names = ", ".join((b.name, *b.aliases))
+        print(f"{names:32s} format={b.format:15s} task={b.task or '(per row)':10s} {b.doc}")
+    return 0
+
+
+def build_run(args: argparse.Namespace):
+    from vrft.data.mixture_config import VisionConfig
+    from vrft.eval.api import EvalSettings
+    from vrft.eval.run import EvalRun
+
+    missing = [f"--{k}" for k in ("model", "benchmark", "data", "out") if not getattr(args, k)]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)} (or use --compare RUN_A RUN_B / --list)")
+    vision = VisionConfig(**{k: getattr(args, k) for k in ("min_pixels", "max_pixels", "total_pixels", "fps",
+                                                            "nframes", "max_frames")})
+    if vision.fps and vision.nframes:
+        raise ValueError("give --fps or --nframes, not both")
+    settings = EvalSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+                            n=args.n, batch_size=args.batch_size, seed=args.seed,
+                            require_answer_tag=not args.lenient, tools=bool(args.tools))
+    return EvalRun(model=args.model, benchmark=args.benchmark, data=args.data, out=args.out,
+                   media_root=args.media_root, max_samples=args.max_samples, prompt_template=args.prompt_template,
+                   vision=vision, loader_opts=_loader_opts(args.loader_opt),
+                   tools=[t for t in args.tools.split(",") if t.strip()], max_turns=args.max_turns,
+                   settings=settings, dtype=args.dtype, skip_invalid=args.skip_invalid, overwrite=args.overwrite)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list()
+    if args.compare:
+        from vrft.eval.report import compare_table
+
+        try:
+            print(compare_table(*args.compare))
+        except FileNotFoundError as e:
+            print(f"vrft eval: error: {e}")
+            return 2
+        return 0
+    from vrft.data.problems import DataValidationError
+    from vrft.eval.api import ToolLoopUnavailable
+    from vrft.eval.report import metrics_table
+    from vrft.eval.run import run_eval
+
+    try:
+        eval_run = build_run(args)
+        if eval_run.tools:
+            from vrft.eval.api import tool_loop
+
+            tool_loop()  # fail before loading anything
+        summary = run_eval(eval_run)
+    except (ValueError, FileNotFoundError, DataValidationError, ToolLoopUnavailable) as e:
+        print(f"vrft eval: error: {e}")
+        return 2
+    if summary is not None:
+        print(metrics_table(summary["metrics"], summary["benchmark"]))
+        print(f"eval: {summary['n_samples']} samples ({summary['generated_this_run']} generated now) -> {args.out}")
+    return 0

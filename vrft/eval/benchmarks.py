@@ -1,0 +1,172 @@
+"""The benchmark registry: a name -> loader format, task, judge, default prompt template and metric.
+
+    @register_benchmark("refcoco", format="refcoco", task="grounding", aliases=("refcoco+", "refcocog"))
+    def refcoco(records): return grounding_metrics(records)
+
+``get_benchmark(name)`` resolves aliases; an unknown name lists the valid ones. For the held-out
+splits of a training mixture, :func:`benchmark_for_dataset` picks the benchmark from the task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from vrft.eval import coco_metrics, metrics
+
+MetricFn = Callable[[list[dict[str, Any]]], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A registered benchmark."""
+
+    name: str
+    format: str
+    """Loader format (``vrft.data.loaders``) its data files are in."""
+    task: str | None
+    """Task of its samples (None: each row names its task, as in native jsonl)."""
+    metric: MetricFn
+    """Records -> metrics (with ``score``, the headline in [0, 1])."""
+    judge: str | None = None
+    """Judge (see :mod:`vrft.eval.judges`); None: the judge of each sample's task."""
+    prompt_template: str = "default"
+    """Default prompt template (``--prompt-template`` overrides it)."""
+    headline: str = "score"
+    """Name of the headline metric (``score`` repeats its value)."""
+    aliases: tuple[str, ...] = ()
+    loader_opts: dict[str, Any] = field(default_factory=dict)
+    """Default loader options (``--loader-opt`` overrides them)."""
+    doc: str = ""
+
+    def judge_for(self, sample_task: str) -> str:
+        return self.judge or sample_task
+
+
+_BENCHMARKS: dict[str, Benchmark] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_benchmark(name: str, *, format: str, task: str | None, judge: str | None = None,
+                       prompt_template: str = "default", headline: str = "score",
+                       aliases: tuple[str, ...] = (), loader_opts: dict[str, Any] | None = None):
+    """Decorator registering a metric function as benchmark ``name`` (plus ``aliases``)."""
+
+    def deco(fn: MetricFn) -> MetricFn:
+        for n in (name, *aliases):
+            if n in _BENCHMARKS or n in _ALIASES:
+                raise ValueError(f"benchmark {n!r} is already registered")
+        doc = next((line.strip() for line in (fn.__doc__ or "").splitlines() if line.strip()), "")
+        _BENCHMARKS[name] = Benchmark(name=name, format=format, task=task, metric=fn,
+                                      judge=judge if judge is not None else task,
+                                      prompt_template=prompt_template, headline=headline, aliases=tuple(aliases),
+                                      loader_opts=dict(loader_opts or {}), doc=doc)
+        for a in aliases:
+            _ALIASES[a] = name
+        return fn
+
+    return deco
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The benchmark registered under ``name`` or one of its aliases; the error lists valid names."""
+    key = _ALIASES.get(name, name)
+    if key not in _BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; valid benchmarks: {', '.join(list_benchmarks())}")
+    return _BENCHMARKS[key]
+
+
+def list_benchmarks() -> list[str]:
+    """Every registered name and alias, sorted."""
+    return sorted(set(_BENCHMARKS) | set(_ALIASES))
+
+
+# ---- built-in benchmarks ---------------------------------------------------------------------
+
+@register_benchmark("refcoco", format="refcoco", task="grounding", headline="acc@0.5",
+                    aliases=("refcoco+", "refcocog"))
+def refcoco(records):
+    """Referring-expression grounding: accuracy at IoU > 0.5 and mean IoU (original pixels)."""
+    return metrics.grounding_metrics(records)
+
+
+@register_benchmark("coco_det", format="coco", task="detection", headline="mAP")
+def coco_det(records):
+    """COCO detection: mAP@[.5:.95] and AP50 by pycocotools' COCOeval."""
+    return coco_metrics.detection_metrics(records)
+
+
+@register_benchmark("chartqa", format="chartqa", task="chart", headline="relaxed_acc")
+def chartqa(records):
+    """ChartQA: relaxed accuracy (5% on numbers), split by human / augmented."""
+    return metrics.chart_metrics(records)
+
+
+@register_benchmark("screenspot", format="screenspot", task="gui", headline="click_acc")
+def screenspot(records):
+    """ScreenSpot: click accuracy, by text / icon, platform and group."""
+    return metrics.gui_click_metrics(records)
+
+
+@register_benchmark("screenspot_pro", format="screenspot_pro", task="gui", headline="click_acc")
+def screenspot_pro(records):
+    """ScreenSpot-Pro: click accuracy, by text / icon, platform, group and application."""
+    return metrics.gui_click_metrics(records)
+
+
+@register_benchmark("gui_action", format="jsonl", task="gui", headline="action_acc")
+def gui_action(records):
+    """GUI actions (click / type / scroll) in native jsonl: accuracy, by action."""
+    return metrics.gui_action_metrics(records)
+
+
+@register_benchmark("charades_sta", format="charades_sta", task="temporal", headline="miou")
+def charades_sta(records):
+    """Charades-STA temporal grounding: R1@{0.3, 0.5, 0.7} and mIoU."""
+    return metrics.temporal_metrics(records)
+
+
+@register_benchmark("activitynet", format="activitynet", task="temporal", headline="miou")
+def activitynet(records):
+    """ActivityNet Captions temporal grounding: R1@{0.3, 0.5, 0.7} and mIoU."""
+    return metrics.temporal_metrics(records)
+
+
+@register_benchmark("mcq", format="jsonl", task="mcq", headline="accuracy")
+def mcq(records):
+    """Multiple choice (native jsonl, solution {"answer": "B"}): accuracy."""
+    return metrics.accuracy_metrics(records)
+
+
+@register_benchmark("vqa", format="jsonl", task="vqa", headline="accuracy")
+def vqa(records):
+    """Short-answer VQA (native jsonl): exact-match accuracy (answer_match)."""
+    return metrics.accuracy_metrics(records)
+
+
+@register_benchmark("synthetic", format="jsonl", task=None, headline="score")
+def synthetic(records):
+    """Native jsonl rows of any task (the synthetic tasks): mean score and accuracy, by task."""
+    return metrics.mixed_metrics(records)
+
+
+TASK_BENCHMARKS = {"grounding": "refcoco", "detection": "coco_det", "chart": "chartqa", "gui": "screenspot",
+                   "temporal": "charades_sta", "vqa": "vqa", "mcq": "mcq"}
+"""The benchmark whose metrics a held-out split of each task gets."""
+
+
+def benchmark_for_dataset(task: str, reward_names: list[str] = (), solutions: list[dict] = ()) -> Benchmark:
+    """The benchmark for a mixture dataset's held-out split, from its task: grounding -> refcoco,
+    detection -> coco_det, chart -> chartqa, gui -> screenspot (gui_action when some solution is
+    not a click, or the dataset is rewarded by ``gui_action``), temporal -> charades_sta,
+    vqa -> vqa (chartqa's relaxed accuracy when the dataset is rewarded by ``chart_answer``),
+    mcq -> mcq."""
+    if task not in TASK_BENCHMARKS:
+        raise ValueError(f"no benchmark for task {task!r}; tasks with one: {sorted(TASK_BENCHMARKS)}")
+    name = TASK_BENCHMARKS[task]
+    if task == "gui" and ("gui_action" in reward_names
+                          or any((s or {}).get("action", "click") != "click" for s in solutions)):
+        name = "gui_action"
+    if task == "vqa" and "chart_answer" in reward_names:
+        name = "chartqa"  # its judge is the chart judge whatever the samples' task
+    return get_benchmark(name)
