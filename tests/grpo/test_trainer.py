@@ -1,0 +1,142 @@
+"""End-to-end GRPO runs on a tiny model: training, checkpoints, exact resume, distributed backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from vrft.config import load_config
+
+
+def _metrics(run_dir) -> list[dict]:
+    return [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
+
+
+@pytest.mark.slow
+def test_single_process_run_writes_everything(run_overrides, tmp_path):
+    from transformers import AutoModelForImageTextToText
+
+    from vrft.grpo.trainer import GRPOTrainer
+
+    cfg = load_config(None, run_overrides(**{"checkpoint.every": 2, "train.steps": 3, "log.tensorboard": "true"}))
+    trainer = GRPOTrainer(cfg)
+    before = {n: p.detach().clone() for n, p in trainer.policy.model.named_parameters() if p.requires_grad}
+    trainer.train()
+    after = dict(trainer.policy.model.named_parameters())
+    assert any(not torch.equal(before[n], after[n]) for n in before), "no parameter changed"
+    run = cfg.log.run_dir
+    rows = _metrics(run)
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for key in ("reward/mean", "loss/policy", "train/grad_norm", "perf/tokens_per_s", "mixture/weight/color",
+                "reward/color/mean", "reward/grounding/iou", "policy/entropy", "policy/clip_frac"):
+        assert key in rows[-1], key
+    assert os.path.exists(os.path.join(run, "config.yaml"))
+    assert os.listdir(os.path.join(run, "tensorboard"))
+    assert {"rewards.png", "completion_length.png", "mixture_weights.png"} <= set(os.listdir(os.path.join(run, "plots")))
+    ckpts = sorted(os.listdir(os.path.join(run, "checkpoints")))
+    assert ckpts == ["step-000002", "step-000003"]
+    model = AutoModelForImageTextToText.from_pretrained(os.path.join(run, "checkpoints", "step-000003", "model"))
+    saved = dict(model.named_parameters())
+    name = "lm_head.weight"
+    assert torch.equal(saved[name], after[name].detach())
+
+
+def _vrft(args: list[str], env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "vrft", "train", *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.slow
+def test_exact_resume_after_hard_kill(run_overrides, tmp_path):
+    """6 steps straight == 3 steps, SIGKILL, resume, 3 more: same losses, rewards and grad norms."""
+    straight = run_overrides(**{"train.steps": 6, "log.run_dir": tmp_path / "a", "checkpoint.every": 3})
+    killed = run_overrides(**{"train.steps": 6, "log.run_dir": tmp_path / "b", "checkpoint.every": 3})
+    assert _vrft(straight).returncode == 0
+    first = _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "3"})
+    assert first.returncode == -9, first.stderr[-2000:]
+    resumed = _vrft(killed)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stdout
+    a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+    assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
+    for ra, rb in zip(a, b):
+        for key in ("loss/policy", "reward/mean", "train/grad_norm", "rollout/completion_len", "mixture/weight/color"):
+            assert ra[key] == rb[key], (ra["step"], key, ra[key], rb[key])
+
+
+def test_interrupted_save_leaves_previous_checkpoint(run_overrides, monkeypatch):
+    from transformers import AutoModelForImageTextToText
+
+    from vrft.grpo.checkpoint import latest_checkpoint
+    from vrft.grpo.trainer import GRPOTrainer
+
+    cfg = load_config(None, run_overrides(**{"train.steps": 1, "checkpoint.save_final": "true"}))
+    trainer = GRPOTrainer(cfg)
+    trainer.train()
+    good = latest_checkpoint(cfg.log.run_dir)
+    trainer.step = 2
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed mid-save")
+
+    monkeypatch.setattr(trainer.policy, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.save()
+    assert latest_checkpoint(cfg.log.run_dir) == good
+    AutoModelForImageTextToText.from_pretrained(os.path.join(good, "model"))
+
+
+@pytest.mark.slow
+def test_training_raises_a_trivially_learnable_reward(run_overrides):
+    """GRPO on a reward for short completions: the policy learns to end early and the reward rises."""
+    from rewards.registry import register_reward, unregister_reward
+    from vrft.grpo.trainer import GRPOTrainer
+
+    @register_reward("test_brevity", score_range=(0.0, 1.0))
+    def brevity(completion, ctx):
+        """1 for an empty answer, falling linearly to 0 at 40 characters."""
+        return max(0.0, 1.0 - len(completion) / 40.0)
+
+    try:
+        import yaml
+
+        cfg = load_config(None, run_overrides(**{"train.steps": 30, "rollout.prompts_per_step": 2,
+                                                 "rollout.num_generations": 8, "rollout.max_new_tokens": 12,
+                                                 "train.lr": 2e-2, "algo.gt_injection.enabled": "false",
+                                                 "train.micro_batch_size": 16}))
+        mix = yaml.safe_load(open(cfg.data.config))
+        for d in mix["datasets"]:
+            d["rewards"] = [{"name": "test_brevity"}]
+        path = os.path.join(cfg.log.run_dir + "-mix.yaml")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        yaml.safe_dump(mix, open(path, "w"))
+        cfg.data.config = path
+        GRPOTrainer(cfg).train()
+    finally:
+        unregister_reward("test_brevity")
+    r = [row["reward/mean"] for row in _metrics(cfg.log.run_dir)]
+    early, late = sum(r[:5]) / 5, sum(r[-5:]) / 5
+    assert late > early + 0.15, r
+
+
+@pytest.mark.slow
+@pytest.mark.multiproc
+@pytest.mark.parametrize("backend", ["ddp", "fsdp2"])
+def test_two_process_backends_keep_replicas_identical(run_overrides, tmp_path, backend):
+    run_dir = tmp_path / backend
+    args = run_overrides(**{"train.steps": 2, "log.run_dir": run_dir, "train.backend": backend,
+                            "checkpoint.every": 2})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "vrft",
+                           "train", *args], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    replicas = json.load(open(run_dir / "replicas.json"))
+    assert replicas["world_size"] == 2 and replicas["max_abs_diff"] == 0.0
+    assert [r["step"] for r in _metrics(run_dir)] == [1, 2]
+    assert (run_dir / "checkpoints" / "step-000002" / "COMPLETE").exists()
