@@ -140,3 +140,17 @@ def test_two_process_backends_keep_replicas_identical(run_overrides, tmp_path, b
     assert replicas["world_size"] == 2 and replicas["max_abs_diff"] == 0.0
     assert [r["step"] for r in _metrics(run_dir)] == [1, 2]
     assert (run_dir / "checkpoints" / "step-000002" / "COMPLETE").exists()
+
+
+def test_dynamic_sampling_keeps_only_groups_with_signal(run_overrides):
+    from vrft.grpo.rollout import group_has_signal
+    from vrft.grpo.trainer import GRPOTrainer
+
+    # Ground-truth injection gives every group one rewarded sample among unrewarded ones.
+    cfg = load_config(None, run_overrides(**{"algo.dynamic_sampling.enabled": "true",
+                                             "algo.dynamic_sampling.max_attempts": 2}))
+    trainer = GRPOTrainer(cfg)
+    batch = trainer.rollout()
+    assert len(batch.samples) == cfg.rollout.prompts_per_step
+    assert all(group_has_signal(batch, p) for p in range(len(batch.samples)))
+    assert batch.rewards.shape[0] == len(batch.texts) == len(batch.samples) * cfg.rollout.num_generations

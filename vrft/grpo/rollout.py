@@ -115,3 +115,40 @@ def score_rollouts(batch: RolloutBatch, runner, configs: dict[str, DatasetConfig
         for key, values in scores.components.items():
             components.setdefault(key, torch.full((b,), float("nan")))[rows] = torch.tensor(values, dtype=torch.float32)
     batch.rewards, batch.valid, batch.components = rewards, valid, components
+
+
+def group_has_signal(batch: RolloutBatch, p: int) -> bool:
+    """A group teaches something only if its (valid) rewards differ."""
+    rows = [i for i, q in enumerate(batch.seq_prompt) if q == p and bool(batch.valid[i])]
+    r = batch.rewards[rows]
+    return r.numel() > 1 and float(r.max() - r.min()) > 1e-9
+
+
+def select_groups(batch: RolloutBatch, groups: list[int]) -> RolloutBatch:
+    """A new batch holding only prompts `groups` (renumbered in that order)."""
+    rows = [i for p in groups for i, q in enumerate(batch.seq_prompt) if q == p]
+    remap = {p: k for k, p in enumerate(groups)}
+    pick = lambda xs: [xs[i] for i in rows]  # noqa: E731
+    return RolloutBatch(
+        samples=[batch.samples[p] for p in groups], prompts=[batch.prompts[p] for p in groups],
+        seq_prompt=[remap[batch.seq_prompt[i]] for i in rows], completions=pick(batch.completions),
+        sampler_logprobs=pick(batch.sampler_logprobs), texts=pick(batch.texts),
+        finish_reasons=pick(batch.finish_reasons), injected=pick(batch.injected), contexts=pick(batch.contexts),
+        rewards=batch.rewards[rows], valid=batch.valid[rows],
+        components={k: v[rows] for k, v in batch.components.items()},
+    )
+
+
+def concat_batches(a: RolloutBatch, b: RolloutBatch) -> RolloutBatch:
+    off = len(a.samples)
+    return RolloutBatch(
+        samples=a.samples + b.samples, prompts=a.prompts + b.prompts,
+        seq_prompt=a.seq_prompt + [p + off for p in b.seq_prompt], completions=a.completions + b.completions,
+        sampler_logprobs=a.sampler_logprobs + b.sampler_logprobs, texts=a.texts + b.texts,
+        finish_reasons=a.finish_reasons + b.finish_reasons, injected=a.injected + b.injected,
+        contexts=a.contexts + b.contexts, rewards=torch.cat([a.rewards, b.rewards]),
+        valid=torch.cat([a.valid, b.valid]),
+        components={k: torch.cat([a.components.get(k, torch.full((len(a.texts),), float("nan"))),
+                                  b.components.get(k, torch.full((len(b.texts),), float("nan")))])
+                    for k in set(a.components) | set(b.components)},
+    )

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from vrft.grpo.distributed import DistInfo, any_rank, barrier, init_distributed, shutdown, wrap_model
-from vrft.grpo.rollout import RolloutBatch, collect_rollouts, score_rollouts
+from vrft.grpo.rollout import (RolloutBatch, collect_rollouts, concat_batches, group_has_signal, score_rollouts,
+                               select_groups)
 from vrft.grpo.step_stats import dataset_step_stats, rollout_metrics
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.policy.sampling import SamplingParams
@@ -89,9 +90,35 @@ class GRPOTrainer:
         gt = self.cfg.algo.gt_injection
         if not gt.enabled or (gt.until_step and self.step >= gt.until_step):
             return 0
+        if gt.prob < 1.0 and float(torch.rand((), generator=self.generator)) >= gt.prob:
+            return 0  # this step samples every completion
         return gt.per_group
 
     def rollout(self) -> RolloutBatch:
+        """One batch of scored rollouts. With DAPO dynamic sampling, groups whose rewards are all
+        equal are dropped and more prompts are drawn, for at most `max_attempts` extra draws; the
+        batch may end up smaller (counted in `rollout/dynamic_kept_frac`)."""
+        batch = self._rollout_once()
+        ds = self.cfg.algo.dynamic_sampling
+        if not ds.enabled:
+            return batch
+        want, drawn = len(batch.samples), len(batch.samples)
+        kept = select_groups(batch, [p for p in range(len(batch.samples)) if group_has_signal(batch, p)])
+        for _ in range(ds.max_attempts):
+            # All ranks draw the same number of times, so their samplers stay in step.
+            if not any_rank(len(kept.samples) < want, self.info):
+                break
+            more = self._rollout_once()
+            drawn += len(more.samples)
+            kept = concat_batches(kept, select_groups(more, [p for p in range(len(more.samples))
+                                                             if group_has_signal(more, p)]))
+        kept = select_groups(kept, list(range(min(want, len(kept.samples)))))
+        self._dynamic_stats = (len(kept.samples), drawn)
+        if not kept.samples:  # nothing to learn from this step: train on the original batch (zero advantages)
+            return batch
+        return kept
+
+    def _rollout_once(self) -> RolloutBatch:
         skip = (lambda s: self.difficulty.should_skip(s.id)) if self.mixture.difficulty.enabled else None
         samples = self.sampler.next_batch(skip=skip)
         items = [(s, self.data[s.dataset].config) for s in samples]
@@ -144,6 +171,9 @@ class GRPOTrainer:
             rows = [i for i, q in enumerate(batch.seq_prompt) if q == p and not batch.injected[i]]
             self.difficulty.update(sample.id, [float(rewards[i]) for i in rows])
         metrics.update(adv_metrics)
+        if getattr(self, "_dynamic_stats", None):
+            kept, drawn = self._dynamic_stats
+            metrics["rollout/dynamic_kept_frac"] = kept / max(drawn, 1)
         metrics.update(rollout_metrics(batch, self.strategy.weights, self.info))
         n_tokens = sum(int(c.shape[0]) for c in batch.completions)
         metrics.update({"perf/rollout_s": t_roll, "perf/train_s": t_train,
