@@ -13,8 +13,9 @@ import torch
 from vrft.config import load_config
 
 
-def _metrics(run_dir) -> list[dict]:
-    return [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
+def _metrics(run_dir, with_eval_row: bool = False) -> list[dict]:
+    rows = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
+    return rows if with_eval_row else [r for r in rows if r["step"] >= 1]
 
 
 @pytest.mark.slow
@@ -35,6 +36,11 @@ def test_single_process_run_writes_everything(run_overrides, tmp_path):
     for key in ("reward/mean", "loss/policy", "train/grad_norm", "perf/tokens_per_s", "mixture/weight/color",
                 "reward/color/mean", "reward/grounding/iou", "policy/entropy", "policy/clip_frac"):
         assert key in rows[-1], key
+    start = _metrics(run, with_eval_row=True)[0]
+    assert start["step"] == 0 and 0.0 <= start["eval/color/score"] <= 1.0  # the "before" evaluation
+    assert "eval/color/score" in rows[-1] and "eval/grounding/score" not in rows[-1]  # grounding has no held-out
+    evals = [json.loads(line) for line in open(os.path.join(run, "eval.jsonl"))]
+    assert [e["tag"] for e in evals] == ["start", "end"]
     assert os.path.exists(os.path.join(run, "config.yaml"))
     assert os.listdir(os.path.join(run, "tensorboard"))
     assert {"rewards.png", "completion_length.png", "mixture_weights.png"} <= set(os.listdir(os.path.join(run, "plots")))

@@ -270,12 +270,18 @@ class GRPOTrainer:
 
             for k, m in enumerate(sft_warmup(self), 1):
                 logger.log(-cfg.train.warmup_sft_steps + k, m)
+        if cfg.eval.at_start and not resumed:
+            logger.log(0, self.evaluate("start"))
         t0 = time.time()
         last: dict[str, float] = {}
         try:
             while self.step < cfg.train.steps:
                 last = self.train_step()
                 self.step += 1
+                if cfg.eval.every and self.step % cfg.eval.every == 0 and self.step != cfg.train.steps:
+                    last.update(self.evaluate(f"step-{self.step}"))
+                if self.step == cfg.train.steps and cfg.eval.at_end:
+                    last.update(self.evaluate("end"))
                 if self.step % cfg.log.every == 0 or self.step == cfg.train.steps:
                     logger.log(self.step, last, cfg.train.steps, t0)
                 if cfg.checkpoint.every and self.step % cfg.checkpoint.every == 0:
@@ -294,6 +300,29 @@ class GRPOTrainer:
             plot_run(self.run_dir)
         return last
 
+
+    def evaluate(self, tag: str) -> dict[str, float]:
+        """Greedy evaluation on the held-out splits; metrics `eval/<dataset>/<metric>`, and the
+        per-dataset results appended to `eval.jsonl` in the run dir (tag: start / step-N / end)."""
+        from vrft.eval.api import evaluate_mixture_heldout
+
+        cfg = self.cfg
+        t0 = time.time()
+        results = evaluate_mixture_heldout(
+            self.policy, self.data, max_samples=cfg.eval.max_samples, max_new_tokens=cfg.rollout.max_new_tokens,
+            greedy=cfg.eval.greedy, batch_size=max(1, cfg.rollout.prompts_per_step),
+            info=self.info if self.info.enabled else None,
+            lockstep=cfg.train.backend in ("fsdp2", "deepspeed"))
+        flat = {f"eval/{ds}/{k}": float(v) for ds, m in results.items() for k, v in m.items()}
+        if results:
+            flat["eval/mean_score"] = sum(m["score"] for m in results.values()) / len(results)
+        flat["perf/eval_s"] = time.time() - t0
+        if self.info.is_main:
+            import json
+
+            with open(os.path.join(self.run_dir, "eval.jsonl"), "a", encoding="utf-8") as f:
+                f.write(json.dumps({"tag": tag, "step": self.step, "results": results}) + "\n")
+        return flat
 
     def check_replicas(self) -> float:
         """Largest difference between any rank's full parameters and rank 0's; written to
