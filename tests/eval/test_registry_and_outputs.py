@@ -78,3 +78,22 @@ def test_tables(tmp_path):
         compare_table(a, str(tmp_path / "missing"))
     ba = before_after_table({"color": {"score": 0.25}}, {"color": {"score": 0.5}, "gui": {"score": 0.1}})
     assert "| color | 0.2500 | 0.5000 | +0.2500 |" in ba and "| gui | - | 0.1000 | - |" in ba
+
+
+def test_run_config_merges_benchmark_defaults_and_options(tmp_path):
+    from vrft.data.mixture_config import VisionConfig
+    from vrft.eval.run import EvalRun, dataset_config
+
+    bench = get_benchmark("screenspot_pro")
+    run = EvalRun(model="m", benchmark="screenspot_pro", data=str(tmp_path / "a.json"), out=str(tmp_path))
+    cfg = dataset_config(run, bench)
+    assert cfg.vision.max_pixels == 28 * 28 * 4096 and cfg.media_root == str(tmp_path)
+    assert (cfg.format, cfg.task, cfg.prompt_template) == ("screenspot_pro", "gui", "default")
+    run = EvalRun(model="m", benchmark="screenspot_pro", data=str(tmp_path / "a.json"), out=str(tmp_path),
+                  vision=VisionConfig(max_pixels=1000, min_pixels=100), prompt_template="no_think",
+                  tools=["zoom_in"])
+    cfg = dataset_config(run, bench)
+    assert (cfg.vision.max_pixels, cfg.vision.min_pixels, cfg.prompt_template) == (1000, 100, "no_think")
+    assert cfg.tools.enabled == ["zoom_in"] and cfg.tools.max_turns == 3
+    with pytest.raises(ValueError, match="max-samples"):
+        EvalRun(model="m", benchmark="x", data="d", out="o", max_samples=0)

@@ -37,6 +37,8 @@ class Benchmark:
     aliases: tuple[str, ...] = ()
     loader_opts: dict[str, Any] = field(default_factory=dict)
     """Default loader options (``--loader-opt`` overrides them)."""
+    vision: dict[str, Any] = field(default_factory=dict)
+    """Default vision budget (``VisionConfig`` fields; the ``--max-pixels`` etc. options override)."""
     doc: str = ""
 
     def judge_for(self, sample_task: str) -> str:
@@ -49,7 +51,8 @@ _ALIASES: dict[str, str] = {}
 
 def register_benchmark(name: str, *, format: str, task: str | None, judge: str | None = None,
                        prompt_template: str = "default", headline: str = "score",
-                       aliases: tuple[str, ...] = (), loader_opts: dict[str, Any] | None = None):
+                       aliases: tuple[str, ...] = (), loader_opts: dict[str, Any] | None = None,
+                       vision: dict[str, Any] | None = None):
     """Decorator registering a metric function as benchmark ``name`` (plus ``aliases``)."""
 
     def deco(fn: MetricFn) -> MetricFn:
@@ -60,7 +63,7 @@ def register_benchmark(name: str, *, format: str, task: str | None, judge: str |
         _BENCHMARKS[name] = Benchmark(name=name, format=format, task=task, metric=fn,
                                       judge=judge if judge is not None else task,
                                       prompt_template=prompt_template, headline=headline, aliases=tuple(aliases),
-                                      loader_opts=dict(loader_opts or {}), doc=doc)
+                                      loader_opts=dict(loader_opts or {}), vision=dict(vision or {}), doc=doc)
         for a in aliases:
             _ALIASES[a] = name
         return fn
@@ -102,13 +105,16 @@ def chartqa(records):
     return metrics.chart_metrics(records)
 
 
-@register_benchmark("screenspot", format="screenspot", task="gui", headline="click_acc")
+# GUI targets are small: screenshots get a larger pixel budget than the training default.
+@register_benchmark("screenspot", format="screenspot", task="gui", headline="click_acc",
+                    vision={"max_pixels": 28 * 28 * 1280})
 def screenspot(records):
     """ScreenSpot: click accuracy, by text / icon, platform and group."""
     return metrics.gui_click_metrics(records)
 
 
-@register_benchmark("screenspot_pro", format="screenspot_pro", task="gui", headline="click_acc")
+@register_benchmark("screenspot_pro", format="screenspot_pro", task="gui", headline="click_acc",
+                    vision={"max_pixels": 28 * 28 * 4096})
 def screenspot_pro(records):
     """ScreenSpot-Pro: click accuracy, by text / icon, platform, group and application."""
     return metrics.gui_click_metrics(records)

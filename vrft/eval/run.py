@@ -47,7 +47,7 @@ class EvalRun:
     prompt_template: str | None = None
     """Prompt template name or inline text (None: the benchmark's default)."""
     vision: VisionConfig = field(default_factory=VisionConfig)
-    """Image / video budget (None fields keep the framework defaults)."""
+    """Image / video budget; None fields keep the benchmark's defaults, then the framework's."""
     loader_opts: dict[str, Any] = field(default_factory=dict)
     """Format loader options (e.g. durations, video_dir for charades_sta)."""
     tools: list[str] = field(default_factory=list)
@@ -73,11 +73,13 @@ class EvalRun:
 def dataset_config(run: EvalRun, bench: Benchmark) -> DatasetConfig:
     """The DatasetConfig a benchmark run evaluates with (prompts, vision, tools, loader)."""
     data = os.path.abspath(run.data)
+    given = {k: v for k, v in asdict(run.vision).items() if v is not None}
+    vision = VisionConfig(**{**bench.vision, **given})
     return DatasetConfig(
         name=bench.name.replace("/", "_"), format=bench.format, files=[data],
         media_root=os.path.abspath(run.media_root) if run.media_root else os.path.dirname(data),
         task=bench.task, prompt_template=run.prompt_template or bench.prompt_template,
-        rewards=[RewardSpec(name="format")], vision=run.vision,
+        rewards=[RewardSpec(name="format")], vision=vision,
         tools=ToolsConfig(enabled=list(run.tools), max_turns=run.max_turns if run.tools else 1),
         skip_invalid=run.skip_invalid, loader_opts={**bench.loader_opts, **run.loader_opts},
     )
