@@ -38,3 +38,20 @@ def test_two_processes_match_one(tiny_model_dir, tmp_path):
     assert {i: r["completion"] for i, r in preds[0].items()} == {i: r["completion"] for i, r in preds[1].items()}
     metrics = [json.loads((outs[k] / "metrics.json").read_text())["metrics"] for k in (1, 2)]
     assert metrics[0] == metrics[1]
+
+
+@pytest.mark.slow
+@pytest.mark.multiproc
+def test_an_error_on_one_rank_ends_the_run(tiny_model_dir, tmp_path):
+    """A sample whose image cannot be decoded fails on the rank that holds it; the run must stop
+    with an error instead of hanging in the exit barrier or a gather."""
+    from vrft.data.synth import generate
+
+    data = generate(str(tmp_path / "synth"), ["grounding"], n=0, seed=1, difficulty="easy", test_n=2)
+    rows = json.loads(open(data["grounding"]["test"]).read())
+    (tmp_path / "synth" / "grounding" / rows[1]["image"]).write_bytes(b"not a png at all")  # rank 1's sample
+    argv = ["eval", "--model", tiny_model_dir(), "--benchmark", "refcoco", "--data", data["grounding"]["test"],
+            "--out", str(tmp_path / "out"), "--max-new-tokens", "4", "--max-pixels", "12544"]
+    proc = _run(argv, 2)
+    assert proc.returncode != 0
+    assert not (tmp_path / "out" / "metrics.json").exists()

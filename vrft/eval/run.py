@@ -143,6 +143,7 @@ def run_eval(run: EvalRun) -> dict[str, Any] | None:
     from vrft.grpo.distributed import all_gather_object, init_distributed, shutdown
 
     info = init_distributed()
+    ok = False
     try:
         bench = get_benchmark(run.benchmark)
         cfg = dataset_config(run, bench)
@@ -163,11 +164,28 @@ def run_eval(run: EvalRun) -> dict[str, Any] | None:
             run_sharded(policy, pending, cfg, bench, run.settings, info=info,
                         on_records=store.append if info.is_main else None)
         elapsed = time.perf_counter() - t0
-        if not info.is_main:
-            return None
-        return write_outputs(run, bench, samples, store, config, n_generated=len(pending), elapsed=elapsed)
+        summary = write_outputs(run, bench, samples, store, config, n_generated=len(pending),
+                                elapsed=elapsed) if info.is_main else None
+        ok = True
+        return summary
     finally:
-        shutdown()
+        if ok or not info.enabled:
+            shutdown()
+        else:
+            _abort_group()
+
+
+def _abort_group() -> None:
+    """Tear the process group down after an error on this rank, without the exit barrier: the other
+    ranks may be inside a collective that never completes, and torchrun stops them once this
+    process exits with the error."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.destroy_process_group()
+        except Exception:  # noqa: BLE001  (the original error is what matters)
+            pass
 
 
 def write_outputs(run: EvalRun, bench: Benchmark, samples: list[Sample], store: PredictionStore,
