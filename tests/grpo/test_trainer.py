@@ -133,12 +133,16 @@ def test_training_raises_a_trivially_learnable_reward(run_overrides):
 
 @pytest.mark.slow
 @pytest.mark.multiproc
-@pytest.mark.parametrize("backend", ["ddp", "fsdp2"])
+@pytest.mark.parametrize("backend", ["ddp", "fsdp2", "deepspeed"])
 def test_two_process_backends_keep_replicas_identical(run_overrides, tmp_path, backend):
     run_dir = tmp_path / backend
-    args = run_overrides(**{"train.steps": 2, "log.run_dir": run_dir, "train.backend": backend,
-                            "checkpoint.every": 2})
+    extra = {"train.steps": 2, "log.run_dir": run_dir, "train.backend": backend, "checkpoint.every": 2}
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if backend == "deepspeed":
+        pytest.importorskip("deepspeed")
+        extra["train.deepspeed.zero_stage"] = 2
+        env.setdefault("DS_ACCELERATOR", "cpu")
+    args = run_overrides(**extra)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "vrft",
                            "train", *args], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

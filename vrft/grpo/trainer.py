@@ -64,8 +64,20 @@ class GRPOTrainer:
         self.resume_path = self._resume_path()
         # Resuming loads the checkpoint's weights through the same from_pretrained path.
         self.policy = load_policy(cfg, self.info, checkpoint_model=self._checkpoint_model_dir())
-        self.policy.model = wrap_model(self.policy.model, cfg.train.backend, self.info)
-        self.optimizer, self.scheduler = build_optimizer(self.policy.model, cfg)
+        from vrft.config import resolve_batching
+
+        self.batching = resolve_batching(cfg, self.info.world)
+        self.engine = None
+        if cfg.train.backend == "deepspeed":
+            from vrft.grpo import deepspeed_backend
+
+            opt, sched = build_optimizer(self.policy.model, cfg)
+            self.engine, self.optimizer, self.scheduler = deepspeed_backend.initialize(
+                self.policy.model, opt, sched, cfg, self.batching.grad_accum)
+            self.policy.model = self.engine
+        else:
+            self.policy.model = wrap_model(self.policy.model, cfg.train.backend, self.info)
+            self.optimizer, self.scheduler = build_optimizer(self.policy.model, cfg)
         names = list(self.data)
         self.sampler = MixtureSampler({n: d.samples for n, d in self.data.items()}, self.mixture.weights,
                                       cfg.rollout.prompts_per_step, seed=cfg.train.seed, rank=self.info.rank,
@@ -112,10 +124,14 @@ class GRPOTrainer:
             drawn += len(more.samples)
             kept = concat_batches(kept, select_groups(more, [p for p in range(len(more.samples))
                                                              if group_has_signal(more, p)]))
-        kept = select_groups(kept, list(range(min(want, len(kept.samples)))))
-        self._dynamic_stats = (len(kept.samples), drawn)
-        if not kept.samples:  # nothing to learn from this step: train on the original batch (zero advantages)
-            return batch
+        n_signal = min(want, len(kept.samples))
+        self._dynamic_stats = (n_signal, drawn)
+        kept = select_groups(kept, list(range(n_signal)))
+        if n_signal < want:
+            # Top up with groups without signal (zero advantage, no gradient) so every rank trains on
+            # the same number of rows and the backends' collectives stay in step.
+            flat = [p for p in range(len(batch.samples)) if not group_has_signal(batch, p)]
+            kept = concat_batches(kept, select_groups(batch, flat[:want - n_signal]))
         return kept
 
     def _rollout_once(self) -> RolloutBatch:
@@ -149,13 +165,14 @@ class GRPOTrainer:
         t1 = time.time()
         settings = UpdateSettings(loss=cfg.algo.loss, clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high,
                                   beta=cfg.algo.beta, kl_estimator=cfg.algo.kl_estimator, mu=cfg.algo.mu,
-                                  mini_batch_size=cfg.algo.mini_batch_size, micro_batch_size=cfg.train.micro_batch_size,
+                                  mini_batch_size=self.batching.per_rank_mini_batch,
+                                  micro_batch_size=self.batching.micro_batch_size,
                                   grad_clip=cfg.train.grad_clip, temperature=cfg.rollout.temperature,
                                   max_new_tokens=cfg.rollout.max_new_tokens)
         ref = self._ref_logprobs(batch) if cfg.algo.beta > 0 else None
-        no_sync = getattr(self.policy.model, "no_sync", None)
+        no_sync = getattr(self.policy.model, "no_sync", None) if self.engine is None else None
         metrics = policy_update(self.policy, batch, adv, loss_mask, self.optimizer, self.scheduler, settings,
-                                self.info, old_logps=old, ref_logps=ref, no_sync=no_sync)
+                                self.info, old_logps=old, ref_logps=ref, no_sync=no_sync, engine=self.engine)
         t_train = time.time() - t1
         if metrics.get("train/nonfinite"):
             self.nonfinite += 1
@@ -212,11 +229,19 @@ class GRPOTrainer:
 
                 state = get_model_state_dict(self.policy.model,
                                              options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+            if self.engine is not None:
+                from vrft.grpo.deepspeed_backend import full_state_dict
+
+                # DeepSpeed's own checkpoint holds the partitioned optimizer for exact resume.
+                self.engine.save_checkpoint(str(path.parent / "deepspeed"), tag="state")
+                state = full_state_dict(self.engine)
             if info.is_main:
                 self.policy.save(path, merge_lora=self.cfg.model.lora.merge_on_save, state_dict=state)
 
-        save_checkpoint(self.run_dir, self.step, save_model=save_model, optimizer=self.optimizer,
-                        scheduler=self.scheduler, extra_state=self._extra_state(), rank=info.rank,
+        save_checkpoint(self.run_dir, self.step, save_model=save_model,
+                        optimizer=self.optimizer if self.engine is None else None,
+                        scheduler=self.scheduler if self.engine is None else None,
+                        extra_state=self._extra_state(), rank=info.rank,
                         world_size=info.world, barrier=(lambda: barrier(info)) if info.enabled else None,
                         keep_last=self.cfg.checkpoint.keep_last, sharded_optimizer=sharded)
 
@@ -237,9 +262,12 @@ class GRPOTrainer:
 
         if self.resume_path is None:
             return False
-        loaded = load_checkpoint(self.resume_path, optimizer=self.optimizer, scheduler=self.scheduler,
-                                 rank=self.info.rank,
+        ds = self.engine is not None
+        loaded = load_checkpoint(self.resume_path, optimizer=None if ds else self.optimizer,
+                                 scheduler=None if ds else self.scheduler, rank=self.info.rank,
                                  sharded_optimizer=self.cfg.train.backend == "fsdp2" and self.info.enabled)
+        if ds:
+            self.engine.load_checkpoint(os.path.join(self.resume_path, "deepspeed"), tag="state")
         st = loaded.extra_state
         self.step, self.nonfinite = st["step"], st["nonfinite"]
         self.sampler.load_state_dict(st["sampler"])
@@ -265,13 +293,13 @@ class GRPOTrainer:
         resumed = self.resume()
         logger = RunLogger(self.run_dir, enabled=info.is_main, tensorboard=cfg.log.tensorboard,
                            wandb_project=cfg.log.wandb_project if cfg.log.wandb else None)
+        if cfg.eval.at_start and not resumed:  # "before" means before any training, warm-up included
+            logger.log(0, self.evaluate("start"))
         if not resumed and cfg.train.warmup_sft_steps:
             from vrft.grpo.sft_warmup import sft_warmup
 
             for k, m in enumerate(sft_warmup(self), 1):
                 logger.log(-cfg.train.warmup_sft_steps + k, m)
-        if cfg.eval.at_start and not resumed:
-            logger.log(0, self.evaluate("start"))
         t0 = time.time()
         last: dict[str, float] = {}
         try:

@@ -58,30 +58,39 @@ def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], tempera
 def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss_mask_B: torch.Tensor,
                   optimizer, scheduler, settings: UpdateSettings, info: DistInfo, *,
                   old_logps: list[torch.Tensor] | None = None, ref_logps: list[torch.Tensor] | None = None,
-                  backward=None, step_fn=None, no_sync=None) -> dict[str, float]:
-    """Run mu epochs of clipped policy-gradient steps; return averaged metrics."""
+                  no_sync=None, engine=None) -> dict[str, float]:
+    """Run mu epochs of clipped policy-gradient steps; return averaged metrics.
+
+    Rows whose `loss_mask_B` is 0 (errored rewards, masked truncations) stay in the micro-batches
+    with a zero token mask, so every rank runs the same number of forward/backward passes (the
+    collectives of DDP / FSDP / DeepSpeed must line up) while contributing nothing. `engine` is a
+    DeepSpeed engine, which then owns backward, clipping and the optimizer step."""
     from vrft.grpo.losses import get_loss
 
     loss_fn = get_loss(settings.loss)
-    rows = [i for i in range(len(batch.completions)) if loss_mask_B[i] > 0]
+    rows = list(range(len(batch.completions)))
     metrics: dict[str, list[float]] = {}
-    if not rows:
-        return {"train/skipped_empty": 1.0}
     mb = settings.mini_batch_size or len(rows)
     n_steps = 0
     for _epoch in range(settings.mu):
         for s in range(0, len(rows), mb):
             mini = rows[s:s + mb]
-            local = torch.tensor([float(sum(int(batch.completions[i].shape[0]) for i in mini)), float(len(mini))])
+            live = [i for i in mini if loss_mask_B[i] > 0]
+            local = torch.tensor([float(sum(int(batch.completions[i].shape[0]) for i in live)), float(len(live))])
             n_tok_global, n_seq_global = all_reduce_sum(local, info).tolist()
+            if n_seq_global == 0:  # nothing trainable on any rank: skip together
+                metrics.setdefault("train/skipped_empty", []).append(1.0)
+                continue
             micro = [mini[k:k + settings.micro_batch_size] for k in range(0, len(mini), settings.micro_batch_size)]
-            optimizer.zero_grad(set_to_none=True)
+            if engine is None:
+                optimizer.zero_grad(set_to_none=True)
             for m_i, idx in enumerate(micro):
                 last = m_i == len(micro) - 1
                 ctx = no_sync() if (no_sync is not None and not last) else contextlib.nullcontext()
                 with ctx:
                     out = _micro_logprobs(policy, batch, idx, settings.temperature)
                     logp_BT, mask_BT = pad_right(out.logprobs)
+                    mask_BT = mask_BT * loss_mask_B[idx].float()[:, None]
                     if old_logps is not None:
                         old_BT = pad_right([old_logps[i] for i in idx])[0]
                     else:  # on-policy: ratio 1 with the right gradient
@@ -91,23 +100,34 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                                        clip_high=settings.clip_high, n_tokens_global=n_tok_global,
                                        ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
                                        n_seqs_global=n_seq_global, max_len=settings.max_new_tokens)
-                    (backward or (lambda l: l.backward()))(loss * info.world)
-                ent = torch.cat([e for e in out.entropy]) if out.entropy else None
-                for k, v in lm.items():
-                    metrics.setdefault(k, []).append(float(v))
-                if ent is not None and ent.numel():
-                    metrics.setdefault("policy/entropy", []).append(float(ent.mean()))
+                    # Each micro-batch's loss is its share of the global loss; data-parallel
+                    # backends average gradients over ranks, so scale by the world size.
+                    if engine is not None:
+                        engine.backward(loss * info.world, scale_wrt_gas=False)
+                        engine.step()  # DeepSpeed only steps at the accumulation boundary
+                    else:
+                        (loss * info.world).backward()
+                if any(loss_mask_B[i] > 0 for i in idx):
+                    for k, v in lm.items():
+                        metrics.setdefault(k, []).append(float(v))
+                    if out.entropy:
+                        metrics.setdefault("policy/entropy", []).append(float(torch.cat(out.entropy).mean()))
+            if engine is not None:
+                gnorm = engine.get_global_grad_norm()
+                gnorm = float(gnorm) if gnorm is not None else float("nan")
+                metrics.setdefault("train/grad_norm", []).append(gnorm)
+                n_steps += 1
+                continue
             params = [p for p in policy.model.parameters() if p.requires_grad]
-            gnorm = torch.nn.utils.clip_grad_norm_(params, settings.grad_clip if settings.grad_clip > 0 else math.inf)
-            gnorm = float(gnorm)
+            gnorm = float(torch.nn.utils.clip_grad_norm_(params, settings.grad_clip if settings.grad_clip > 0 else math.inf))
             metrics.setdefault("train/grad_norm", []).append(gnorm)
             if not math.isfinite(gnorm):
                 optimizer.zero_grad(set_to_none=True)
                 metrics.setdefault("train/nonfinite", []).append(1.0)
                 continue
-            (step_fn or optimizer.step)()
+            optimizer.step()
             n_steps += 1
-    if scheduler is not None:
+    if scheduler is not None and engine is None:
         scheduler.step()
     result = {k: sum(v) / len(v) for k, v in metrics.items()}
     result["train/optimizer_steps"] = float(n_steps)
