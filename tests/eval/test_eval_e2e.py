@@ -180,3 +180,6 @@ def test_cli_errors_and_listing(tmp_path, capsys):
     assert "valid benchmarks" in capsys.readouterr().out
     assert run_cli(["eval", "--benchmark", "refcoco"]) == 2
     assert "missing --model" in capsys.readouterr().out
+    assert run_cli(["eval", "--model", "m", "--benchmark", "refcoco", "--data", "x", "--out", str(tmp_path),
+                    "--prompt-template", "nope"]) == 2
+    assert "--prompt-template: unknown prompt template 'nope'" in capsys.readouterr().out

@@ -23,7 +23,8 @@ def test_grounding_box_is_mapped_to_original_pixels():
     assert j.answer == [10, 20, 50, 60] and j.score == pytest.approx(1.0) and j.correct
     assert not j.unparseable and j.extras["iou"] == pytest.approx(1.0)
     # 0-1000 frame: x * 200 / 1000, y * 100 / 1000
-    j = judge("grounding", "<answer>[50, 200, 250, 600]</answer>", ctx({"boxes": [[10, 20, 50, 60]]}, "grounding", NORM))
+    c = ctx({"boxes": [[10, 20, 50, 60]]}, "grounding", NORM)
+    j = judge("grounding", "<answer>[50, 200, 250, 600]</answer>", c)
     assert j.answer == pytest.approx([10, 20, 50, 60]) and j.correct
 
 

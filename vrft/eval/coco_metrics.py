@@ -33,9 +33,9 @@ def coco_inputs(records: list[Record]) -> tuple[dict[str, Any], list[dict[str, A
         w, h = r.get("image_size") or (0, 0)
         images.append({"id": k, "width": int(w), "height": int(h)})
         for o in (r.get("solution") or {}).get("objects", []):
-            box = _xywh(o["bbox"])
-            anns.append({"id": len(anns) + 1, "image_id": k, "category_id": cat_id[str(o.get("label", "")).strip().lower()],
-                         "bbox": box, "area": box[2] * box[3], "iscrowd": 0})
+            box, label = _xywh(o["bbox"]), str(o.get("label", "")).strip().lower()
+            anns.append({"id": len(anns) + 1, "image_id": k, "category_id": cat_id[label], "bbox": box,
+                         "area": box[2] * box[3], "iscrowd": 0})
         if r.get("unparseable") or not isinstance(r.get("answer"), list):
             continue
         for d in r["answer"]:

@@ -11,15 +11,16 @@ gives ``unparseable=True`` with the reason, and scores 0.
 
 What ``correct`` means per task (pass@k and the accuracy metrics count it):
 
-| task      | answer (original frame)                        | score (reward)        | correct          |
-|-----------|------------------------------------------------|-----------------------|------------------|
-| grounding | ``[x1, y1, x2, y2]`` pixels, clipped           | ``iou`` (best gt)     | IoU > 0.5        |
-| detection | ``[{"bbox", "label", "confidence"}]``, clipped | ``detection``         | all gt matched, no false positive (IoU 0.5) |
-| chart     | the answer text                                | ``chart_answer``      | score == 1       |
-| vqa       | the answer text                                | ``answer_match``      | score == 1       |
-| mcq       | the option letter                              | ``answer_match`` (choice) | score == 1   |
-| gui       | ``{"action": "click", "point": [x, y]}`` pixels, or the typed text / scroll | ``gui_action`` | score == 1 |
-| temporal  | ``[start, end]`` seconds of the original video, clipped | ``temporal_iou`` | IoU >= 0.5 |
+| task      | answer (original frame)                          | score (reward)   | correct                   |
+|-----------|--------------------------------------------------|------------------|---------------------------|
+| grounding | ``[x1, y1, x2, y2]`` pixels, clipped             | ``iou`` (best)   | IoU > 0.5                 |
+| detection | ``[{"bbox", "label", "confidence"}]``, clipped   | ``detection``    | all gt matched, no extra  |
+| chart     | the answer text                                  | ``chart_answer`` | score == 1                |
+| vqa       | the answer text                                  | ``answer_match`` | score == 1                |
+| mcq       | the option letter                                | ``answer_match`` | score == 1                |
+| gui       | ``{"action": "click", "point": [x, y]}`` pixels  | ``gui_action``   | score == 1                |
+|           | (or ``{"action": "type", "text": ...}``, scroll) |                  |                           |
+| temporal  | ``[start, end]`` seconds of the original video   | ``temporal_iou`` | IoU >= 0.5                |
 """
 
 from __future__ import annotations

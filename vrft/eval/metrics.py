@@ -48,11 +48,8 @@ def pass_at_k(records: list[Record]) -> dict[str, float]:
         return {}
     n = min(counts)
     ks = sorted({k for k in (2 ** i for i in range(n.bit_length())) if k <= n} | {n})
-    out = {}
-    for k in ks:
-        out[f"pass@{k}"] = mean(pass_at_k_estimate(len(r["samples"]), sum(bool(s.get("correct")) for s in r["samples"]), k)
-                                for r in records)
-    return out
+    counts_correct = [(len(r["samples"]), sum(bool(s.get("correct")) for s in r["samples"])) for r in records]
+    return {f"pass@{k}": mean(pass_at_k_estimate(n_r, c, k) for n_r, c in counts_correct) for k in ks}
 
 
 def grouped(records: list[Record], key: Callable[[Record], Any], value: Callable[[Record], float],

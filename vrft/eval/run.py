@@ -17,10 +17,11 @@ from typing import Any
 
 from vrft.data.mixture_config import DatasetConfig, RewardSpec, ToolsConfig, VisionConfig
 from vrft.data.sample import Sample
+from vrft.data.templates import template_text
 from vrft.eval.api import EvalSettings, run_sharded
 from vrft.eval.benchmarks import Benchmark, get_benchmark
 from vrft.eval.records import PredictionStore
-from vrft.eval.report import METRICS_JSON, METRICS_MD, metrics_table, run_markdown
+from vrft.eval.report import METRICS_JSON, METRICS_MD, run_markdown
 
 EVAL_CONFIG = "eval_config.json"
 RESUME_KEYS = ("model", "benchmark", "data", "prompt_template", "vision", "tools", "loader_opts",
@@ -75,10 +76,15 @@ def dataset_config(run: EvalRun, bench: Benchmark) -> DatasetConfig:
     data = os.path.abspath(run.data)
     given = {k: v for k, v in asdict(run.vision).items() if v is not None}
     vision = VisionConfig(**{**bench.vision, **given})
+    template = run.prompt_template or bench.prompt_template
+    try:
+        template_text(template)
+    except ValueError as e:
+        raise ValueError(f"--prompt-template: {e}") from None
     return DatasetConfig(
         name=bench.name.replace("/", "_"), format=bench.format, files=[data],
         media_root=os.path.abspath(run.media_root) if run.media_root else os.path.dirname(data),
-        task=bench.task, prompt_template=run.prompt_template or bench.prompt_template,
+        task=bench.task, prompt_template=template,
         rewards=[RewardSpec(name="format")], vision=vision,
         tools=ToolsConfig(enabled=list(run.tools), max_turns=run.max_turns if run.tools else 1),
         skip_invalid=run.skip_invalid, loader_opts={**bench.loader_opts, **run.loader_opts},
@@ -204,6 +210,3 @@ def write_outputs(run: EvalRun, bench: Benchmark, samples: list[Sample], store: 
     with open(os.path.join(run.out, METRICS_MD), "w", encoding="utf-8") as f:
         f.write(run_markdown(summary))
     return summary
-
-
-__all__ = ["EvalRun", "run_eval", "metrics_table"]
