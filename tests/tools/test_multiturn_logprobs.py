@@ -88,3 +88,37 @@ def test_unshared_vision_and_gradients(tiny_policy, media_dir):
         plain = trajectory_logprobs(policy, trajs, share_vision=False)
     for a, b in zip(shared.logprobs, plain.logprobs):
         torch.testing.assert_close(a.detach(), b, atol=1e-5, rtol=0)
+
+
+def test_mixed_batch_of_plain_and_multiturn_completions(tiny_policy, media_dir):
+    """Rows with and without their own media in one forward: each row's vision inputs stay in place."""
+    policy = tiny_policy("qwen3_vl")
+    ep, (t0, t1) = _trajectories(policy, media_dir, "image", seed=2)
+    plain = torch.tensor(policy.tokenizer("<answer>red</answer><|im_end|>", add_special_tokens=False)["input_ids"])
+    with torch.no_grad():
+        mixed = policy.logprobs([ep.prompt], [0, 0, 0], [t0.completion, plain, t1.completion], micro_batch=3)
+        alone = [policy.logprobs([ep.prompt], [0], [c]).logprobs[0] for c in (t0.completion, plain, t1.completion)]
+    for a, b in zip(mixed.logprobs, alone):
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=0)
+    assert mixed.loss_masks[1].tolist() == [1.0] * len(plain)
+
+
+def test_collect_tool_rollouts_with_hf_generation(tiny_policy, media_dir):
+    """The engine's entry point: real generation from turn 1, prompt-major, log-probs match."""
+    from vrft.tools import collect_tool_rollout, collect_tool_rollouts
+
+    policy = tiny_policy("qwen2_5_vl")
+    cfg = DatasetConfig(name="t", format="jsonl", files=["t.jsonl"], task="vqa", rewards=[],
+                        tools=ToolsConfig(enabled=["zoom_in"], max_turns=2))
+    items = [(Sample(id=f"t/{k}", dataset="t", task="vqa", prompt="Colour?", solution={"answer": "red"},
+                     images=[str(media_dir / "a.png")]), cfg) for k in range(2)]
+    trajs = collect_tool_rollouts(policy, items, 2, SamplingParams(max_new_tokens=8),
+                                  generator=torch.Generator().manual_seed(0))
+    assert [t.prompt_index for t in trajs] == [0, 0, 1, 1] and all(t.done for t in trajs)
+    with torch.no_grad():
+        out = trajectory_logprobs(policy, trajs)
+    for t, lp in zip(trajs, out.logprobs):
+        keep = t.loss_mask.bool()
+        torch.testing.assert_close(lp[keep], t.sampler_logprobs[keep], atol=2e-5, rtol=0)
+    one = collect_tool_rollout(policy, items[0][0], cfg, SamplingParams(max_new_tokens=8, temperature=0))
+    assert one.prompt_index == 0 and one.turns

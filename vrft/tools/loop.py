@@ -147,16 +147,26 @@ def prepare_episode(policy, sample: Sample, cfg: DatasetConfig, *, tool_names: S
     names = list(cfg.tools.enabled if tool_names is None else tool_names)
     check_tools(names)
     settings = vision_settings_for(cfg)
-    images = [policy.load_image(im, settings, sample.id) for im in sample.images]
-    video = policy.load_video(sample.video, settings, sample.id) if sample.video is not None else None
     text = render_prompt(sample, cfg.prompt_template, policy.output_frame, think=think)
     system = tools_system_prompt(cfg.tools.system_prompt, names, policy.output_frame)
-    messages = build_messages(text, len(images), video is not None, system)
+    return episode_for_prompt(policy, sample, text, settings, names,
+                              cfg.tools.max_turns if max_turns is None else max_turns, system=system)
+
+
+def episode_for_prompt(policy, sample: Sample, text: str | list[dict], settings: VisionSettings,
+                       tool_names: Sequence[str], max_turns: int, *, system: str | None = None) -> ToolEpisode:
+    """An episode from prompt text of your own (e.g. a benchmark's): `text` is the user text (or full
+    chat messages) for ``sample``'s images / video; ``system`` as from :func:`tools_system_prompt`."""
+    names = list(tool_names)
+    check_tools(names)
+    images = [policy.load_image(im, settings, sample.id) for im in sample.images]
+    video = policy.load_video(sample.video, settings, sample.id) if sample.video is not None else None
+    messages = text if isinstance(text, list) else build_messages(text, len(images), video is not None, system)
     prompt = encode_prompt(policy.processor, policy.family, messages, images, video)
     ctx = ToolContext(images=list(sample.images), image_frames=list(prompt.image_frames), settings=settings,
                       family=policy.family, video=sample.video, video_info=prompt.video_info,
                       video_fps=float(video.meta["fps"]) if video is not None else None, sample_id=sample.id)
-    return ToolEpisode(prompt, ctx, names, cfg.tools.max_turns if max_turns is None else max_turns, images, video)
+    return ToolEpisode(prompt, ctx, names, max_turns, images, video)
 
 
 def collect_tool_rollouts(policy, items: Sequence[tuple[Sample, DatasetConfig]], n: int, params: SamplingParams,
