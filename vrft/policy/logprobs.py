@@ -50,13 +50,22 @@ def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int
     """Log-probs of `completions[i]` given prompt `prompts[seq_prompt[i]]`.
 
     With `share_vision`, each prompt's media is encoded once for all its sequences (pass `encoded`
-    to reuse features computed earlier in the same step). A completion's own media (a
-    MultiTurnCompletion's crops and clips) is encoded per micro-batch. Gradients flow when grad is
-    enabled.
+    to reuse the prompts' features computed earlier in the same step). A completion's own media (a
+    MultiTurnCompletion's crops and clips) is encoded in the same vision call as the prompts'.
+    Gradients flow when grad is enabled.
     """
     device = next(model.parameters()).device
-    if share_vision and encoded is None:
-        encoded = encode_media(model, prompts)
+    own: dict[int, int] = {}  # completion index -> its entry in `encoded` (MultiTurnCompletion media)
+    if share_vision:
+        # One vision call per modality for all prompts and completions (sharded backends need every
+        # rank to make the same calls; fewer calls also means fewer all-gathers).
+        rows_with_media = [i for i, c in enumerate(completions) if isinstance(c, MultiTurnCompletion) and c.has_media]
+        extra = [completions[i] for i in rows_with_media]
+        if encoded is None:
+            encoded = encode_media(model, list(prompts) + extra)
+        elif extra:
+            encoded = list(encoded) + encode_media(model, extra)
+        own = {i: len(prompts) + k for k, i in enumerate(rows_with_media)}
     out_lp: list[torch.Tensor] = []
     out_ent: list[torch.Tensor] = []
     out_mask: list[torch.Tensor] = []
@@ -67,18 +76,10 @@ def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int
         batch = collate(rows, pad_id, completions=comps, device=device)
         t_max = max(int(c.shape[0]) for c in comps)
         kwargs = batch.model_kwargs()
-        with_media = [c for c in comps if isinstance(c, MultiTurnCompletion) and c.has_media]
         if share_vision:
             # Features in token order: each row's prompt media, then its completion's own media.
-            feats, order, k = list(encoded), [], len(encoded)
-            if with_media:
-                feats += encode_media(model, with_media)
-            for i, c in zip(idx, comps):
-                order.append(seq_prompt[i])
-                if isinstance(c, MultiTurnCompletion) and c.has_media:
-                    order.append(k)
-                    k += 1
-            kwargs["mm_encoder_outputs"] = encoder_outputs_for(feats, order)
+            order = [j for i in idx for j in ([seq_prompt[i], own[i]] if i in own else [seq_prompt[i]])]
+            kwargs["mm_encoder_outputs"] = encoder_outputs_for(encoded, order)
         else:
             kwargs.update(_pixels([x for r, c in zip(rows, comps) for x in (r, c) if isinstance(x, PromptInputs)
                                    or (isinstance(x, MultiTurnCompletion) and x.has_media)], device))
