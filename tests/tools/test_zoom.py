@@ -96,7 +96,8 @@ def test_zoom_in_video_resamples_the_clip(media_dir, family, start, end):
 def test_zoom_in_video_errors(media_dir):
     info = VideoInfo(duration=5.0, timestamps=[1.0, 2.0, 3.0], clip_start=1.0)
     ctx = _ctx([], video=VideoRef(str(media_dir / "v.mp4"), 1.0, 4.0), video_info=info, video_fps=8.0)
-    for args, message in [({"start": 2, "end": 1}, "empty or inverted"), ({"start": 3.5, "end": 9}, "outside the video"),
+    for args, message in [({"start": 2, "end": 1}, "empty or inverted"),
+                          ({"start": 3.5, "end": 9}, "outside the video"),
                           ({"start": "a", "end": 1}, "number"), ({"start": 1}, "missing argument 'end'")]:
         with pytest.raises(ToolError, match=message):
             get_tool("zoom_in_video")(args, ctx)

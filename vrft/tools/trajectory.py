@@ -21,8 +21,9 @@ from vrft.policy.multiturn import concat_completions, empty_completion, generate
 from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
 
 # Why a trajectory ended. "eos" (or "stop", at a caller's own stop string): the model ended a turn
-# without a tool call, its final answer. The others are truncations: "length" (a turn hit max_new_tokens), "max_turns" (a tool call on the
-# last allowed turn), "max_images" (a call whose media would pass max_images), "max_total_tokens".
+# without a tool call, its final answer. The others are truncations: "length" (a turn hit
+# max_new_tokens), "max_turns" (a tool call on the last allowed turn), "max_images" (a call whose
+# media would pass max_images), "max_total_tokens".
 FINISH_REASONS = ("eos", "stop", "length", "max_turns", "max_images", "max_total_tokens")
 
 
@@ -31,7 +32,8 @@ class Trajectory:
     prompt_index: int
     prompt: PromptInputs
     completion: MultiTurnCompletion = field(default_factory=empty_completion)
-    sampler_logprobs: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # (T,), 0 off the loss mask
+    # (T,) the sampler's log-probs of generated tokens, 0 off the loss mask
+    sampler_logprobs: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
     media: list[LoadedImage | LoadedVideo] = field(default_factory=list)  # added by tools, in order
     turns: list[str] = field(default_factory=list)  # each assistant turn's text (without <|im_end|>)
     observations: list[str] = field(default_factory=list)  # each observation turn's rendered text
