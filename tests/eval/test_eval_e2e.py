@@ -153,24 +153,23 @@ def test_tools_flag_without_the_tool_loop_is_a_clear_error(tiny_model_dir, eval_
     assert not (tmp_path / "o").exists()  # refused before loading anything
 
 
-def test_tools_flag_calls_the_tool_loop(tiny_model_dir, eval_data, tmp_path, monkeypatch):
-    import sys
-    import types
-
-    from vrft.grpo.rollout import collect_rollouts
-
+def test_tools_flag_runs_the_tool_loop(tiny_model_dir, eval_data, tmp_path, monkeypatch):
+    loop = pytest.importorskip("vrft.tools.loop")
     calls = []
+    real = loop.collect_tool_rollouts
 
-    def collect_tool_rollouts(policy, items, n, params, *, generator=None, all_finished=None):
-        calls.append([cfg.tools.enabled for _, cfg in items])
-        return collect_rollouts(policy, items, n, params, generator=generator, all_finished=all_finished)
+    def spy(policy, items, n, params, **kwargs):
+        calls.append([(cfg.tools.enabled, cfg.tools.max_turns) for _, cfg in items])
+        return real(policy, items, n, params, **kwargs)
 
-    fake = types.ModuleType("vrft.tools.loop")
-    fake.collect_tool_rollouts = collect_tool_rollouts
-    monkeypatch.setitem(sys.modules, "vrft.tools.loop", fake)
-    argv = eval_argv(tiny_model_dir(), "vqa", eval_data["vqa"], tmp_path / "o", "--tools", "--max-samples", "2")
+    monkeypatch.setattr(loop, "collect_tool_rollouts", spy)
+    out = tmp_path / "o"
+    argv = eval_argv(tiny_model_dir(), "vqa", eval_data["vqa"], out, "--tools", "--max-samples", "2")
     assert run_cli(argv) == 0
-    assert calls == [[["zoom_in"], ["zoom_in"]]]
+    assert calls == [[(["zoom_in"], 3), (["zoom_in"], 3)]]
+    for r in _lines(out / "predictions.jsonl"):
+        assert isinstance(r["trajectory"], str) and isinstance(r["tool_calls"], list)
+        assert r["trajectory"].startswith(r["completion"]) or r["tool_calls"]
 
 
 def test_cli_errors_and_listing(tmp_path, capsys):

@@ -38,10 +38,11 @@ from vrft.policy.sampling import SamplingParams
 log = logging.getLogger(__name__)
 
 TOOL_LOOP_MODULE = "vrft.tools.loop"
-TOOL_LOOP_FN = "collect_tool_rollouts"
-"""The tool loop's entry point: ``collect_tool_rollouts(policy, items, n, params, *, generator,
-all_finished) -> RolloutBatch`` (the same batch as :func:`vrft.grpo.rollout.collect_rollouts`, with
-each context's ``tool_calls`` filled in)."""
+TOOL_LOOP_NAMES = ("collect_tool_rollouts", "trajectory_reward_context")
+"""What evaluation uses of the tool loop: ``collect_tool_rollouts(policy, items, n, params, *,
+generator, all_finished) -> list[Trajectory]`` (prompt-major) and
+``trajectory_reward_context(sample, trajectory) -> RewardContext``; a trajectory's ``final_text``
+(its last assistant turn) is what gets judged."""
 
 
 class ToolLoopUnavailable(RuntimeError):
@@ -94,19 +95,31 @@ class EvalResult:
 
 # ---- generation ------------------------------------------------------------------------------
 
+@dataclass
+class JudgeBatch:
+    """What judging needs of a batch of rollouts (a :class:`~vrft.grpo.rollout.RolloutBatch` has it too)."""
+
+    samples: list[Sample]  # P
+    seq_prompt: list[int]  # B, prompt-major
+    texts: list[str]  # B, the text judged (the final answer turn with tools)
+    finish_reasons: list[str]  # B
+    contexts: list  # B RewardContext
+    traces: list[str] | None = None  # B, the whole trajectory with tools
+
+
 def tool_loop():
-    """The tool loop's rollout function; :class:`ToolLoopUnavailable` saying why when missing."""
+    """The tool loop module; :class:`ToolLoopUnavailable` saying why when it is missing."""
     try:
         module = importlib.import_module(TOOL_LOOP_MODULE)
     except ImportError as e:
         raise ToolLoopUnavailable(
             f"tool use needs the multi-turn tool loop ({TOOL_LOOP_MODULE}), which is not available in "
             f"this installation ({e}); evaluate without tools, or install a vrft version that has it") from None
-    fn = getattr(module, TOOL_LOOP_FN, None)
-    if fn is None:
-        raise ToolLoopUnavailable(f"{TOOL_LOOP_MODULE} has no {TOOL_LOOP_FN}(policy, items, n, params, ...); "
-                                  "this evaluation code and the tool loop are out of step")
-    return fn
+    missing = [n for n in TOOL_LOOP_NAMES if not hasattr(module, n)]
+    if missing:
+        raise ToolLoopUnavailable(f"{TOOL_LOOP_MODULE} has no {', '.join(missing)}; this evaluation code and "
+                                  "the tool loop are out of step")
+    return module
 
 
 def _use_tools(cfg: DatasetConfig, settings: EvalSettings) -> bool:
@@ -131,8 +144,13 @@ def _rollouts(policy, samples: list[Sample], cfg: DatasetConfig, settings: EvalS
               generator: torch.Generator, all_finished):
     params = settings.sampling_params()
     if tools:
-        return tool_loop()(policy, [(s, cfg) for s in samples], settings.n, params, generator=generator,
-                           all_finished=all_finished)
+        loop = tool_loop()
+        trajs = loop.collect_tool_rollouts(policy, [(s, cfg) for s in samples], settings.n, params,
+                                           generator=generator, all_finished=all_finished)
+        return JudgeBatch(samples=samples, seq_prompt=[t.prompt_index for t in trajs],
+                          texts=[t.final_text for t in trajs], finish_reasons=[t.finish_reason for t in trajs],
+                          contexts=[loop.trajectory_reward_context(samples[t.prompt_index], t) for t in trajs],
+                          traces=[t.text for t in trajs])
     single = replace(cfg, tools=ToolsConfig())  # no tool system prompt without the loop
     return collect_rollouts(policy, [(s, single) for s in samples], settings.n, params, generator=generator,
                             all_finished=all_finished)
@@ -149,8 +167,9 @@ def judge_rollouts(batch, bench: Benchmark, require_answer_tag: bool = True) -> 
         texts = [batch.texts[i] for i in idx]
         judgements = [judge(bench.judge_for(sample.task), batch.texts[i], batch.contexts[i],
                             require_answer_tag=require_answer_tag) for i in idx]
-        records.append(make_record(sample, batch.contexts[idx[0]], texts,
-                                   [batch.finish_reasons[i] for i in idx], judgements))
+        traces = getattr(batch, "traces", None)
+        records.append(make_record(sample, batch.contexts[idx[0]], texts, [batch.finish_reasons[i] for i in idx],
+                                   judgements, traces=[traces[i] for i in idx] if traces else None))
     return records
 
 

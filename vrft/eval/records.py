@@ -28,8 +28,10 @@ PREDICTIONS = "predictions.jsonl"
 
 
 def make_record(sample: Sample, ctx: RewardContext, texts: list[str], finish_reasons: list[str],
-                judgements: list[Judgement]) -> dict[str, Any]:
-    """The record of one sample from its completions (in order) and their judgements."""
+                judgements: list[Judgement], traces: list[str] | None = None) -> dict[str, Any]:
+    """The record of one sample from its completions (in order) and their judgements. With tools,
+    ``texts`` are the final answer turns, ``traces`` the whole trajectories and ``ctx`` carries the
+    first trajectory's tool calls."""
     first = judgements[0]
     record: dict[str, Any] = {
         "id": sample.id, "dataset": sample.dataset, "task": sample.task, "question": question_text(sample),
@@ -38,9 +40,15 @@ def make_record(sample: Sample, ctx: RewardContext, texts: list[str], finish_rea
         "duration": ctx.video.duration if ctx.video is not None else sample.meta.get("duration"),
         "completion": texts[0], "finish_reason": finish_reasons[0], **first.to_dict(),
     }
+    if traces is not None:
+        record["trajectory"] = traces[0]
+        record["tool_calls"] = [{"name": c.name, "valid": c.valid, "error": c.error} for c in ctx.tool_calls]
     if len(texts) > 1:
         record["samples"] = [{"completion": t, "finish_reason": f, **j.to_dict()}
                              for t, f, j in zip(texts, finish_reasons, judgements)]
+        if traces is not None:
+            for s, trace in zip(record["samples"], traces):
+                s["trajectory"] = trace
     return record
 
 
