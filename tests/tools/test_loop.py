@@ -12,7 +12,7 @@ from vrft.tools import ScriptedBackend, prepare_episode, run_tool_loop, trajecto
 ZOOM_B = ('<think>zoom</think><tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [0, 0, 42, 84], '
           '"image_index": 1}}</tool_call>')
 ZOOM_A = '<tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [98, 56, 196, 112]}}</tool_call>'
-HEAD, TAIL = "<|im_end|>\n<|im_start|>user\n<tool_response>\n", "</tool_response><|im_end|>\n<|im_start|>assistant\n"
+HEAD, TAIL = "<|im_end|>\n<|im_start|>user\n<tool_response>\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
 VISION = "<|vision_start|><|image_pad|><|vision_end|>"
 
 

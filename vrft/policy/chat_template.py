@@ -5,7 +5,9 @@ It follows the layout of the Qwen2/2.5/3-VL templates (ChatML turns, one
 rather than key presence, because dataset rows often carry `"video": None` in every block.
 Tool observations (`role: tool`) are rendered as a user turn wrapped in `<tool_response>`,
 as Qwen's own templates do. No whitespace control is used: the pieces are concatenated with no
-whitespace between tags, so every newline in the output is one written here on purpose.
+whitespace between tags, so every newline in the output is one written here on purpose. A newline
+right after a block tag is written as `{{ '\n' }}`, because Hugging Face renders templates with
+`trim_blocks`, which would drop it.
 """
 
 QWEN_VL_CHAT_TEMPLATE = (
@@ -21,7 +23,7 @@ QWEN_VL_CHAT_TEMPLATE = (
     "{% elif content['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
     "{% elif content['type'] == 'text' %}{{ content['text'] }}"
     "{% endif %}{% endfor %}{% endif %}"
-    "{% if message['role'] == 'tool' %}\n</tool_response>{% endif %}"
+    "{% if message['role'] == 'tool' %}{{ '\\n' }}</tool_response>{% endif %}"
     "<|im_end|>\n"
     "{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
