@@ -13,19 +13,10 @@ from rewards.context import RewardContext
 from vrft.data.mixture_config import DatasetConfig
 from vrft.data.sample import Sample
 from vrft.data.templates import render_prompt, render_solution_completion
-from vrft.policy.media import VisionSettings
+from vrft.policy.media import settings_from
 from vrft.policy.policy import Policy
 from vrft.policy.prompt_inputs import PromptInputs
 from vrft.policy.sampling import SamplingParams
-
-
-def vision_settings(cfg: DatasetConfig) -> VisionSettings:
-    """A dataset's vision config over the framework defaults (None keeps the default)."""
-    base = VisionSettings()
-    v = cfg.vision
-    overrides = {k: getattr(v, k) for k in ("min_pixels", "max_pixels", "fps", "nframes", "max_frames",
-                                            "total_pixels") if getattr(v, k) is not None}
-    return VisionSettings(**{**base.__dict__, **overrides})
 
 
 @dataclass
@@ -50,7 +41,7 @@ class RolloutBatch:
 
 def encode_sample(policy: Policy, sample: Sample, cfg: DatasetConfig, *, think: bool = True) -> PromptInputs:
     text = render_prompt(sample, cfg.prompt_template, policy.output_frame, think=think)
-    return policy.encode(text, images=sample.images, video=sample.video, settings=vision_settings(cfg),
+    return policy.encode(text, images=sample.images, video=sample.video, settings=settings_from(cfg.vision),
                          sample_id=sample.id, system=cfg.tools.system_prompt if cfg.tools.enabled else None)
 
 
@@ -146,8 +137,9 @@ def concat_batches(a: RolloutBatch, b: RolloutBatch) -> RolloutBatch:
         seq_prompt=a.seq_prompt + [p + off for p in b.seq_prompt], completions=a.completions + b.completions,
         sampler_logprobs=a.sampler_logprobs + b.sampler_logprobs, texts=a.texts + b.texts,
         finish_reasons=a.finish_reasons + b.finish_reasons, injected=a.injected + b.injected,
-        contexts=a.contexts + b.contexts, rewards=torch.cat([a.rewards, b.rewards]),
-        valid=torch.cat([a.valid, b.valid]),
+        contexts=a.contexts + b.contexts,
+        rewards=None if a.rewards is None or b.rewards is None else torch.cat([a.rewards, b.rewards]),
+        valid=None if a.valid is None or b.valid is None else torch.cat([a.valid, b.valid]),
         components={k: torch.cat([a.components.get(k, torch.full((len(a.texts),), float("nan"))),
                                   b.components.get(k, torch.full((len(b.texts),), float("nan")))])
                     for k in set(a.components) | set(b.components)},

@@ -25,6 +25,7 @@ import torch
 from vrft.grpo.distributed import DistInfo, any_rank, barrier, init_distributed, shutdown, wrap_model
 from vrft.grpo.rollout import (RolloutBatch, collect_rollouts, concat_batches, group_has_signal, score_rollouts,
                                select_groups)
+from vrft.grpo.tool_rollout import TRUNCATED
 from vrft.grpo.step_stats import dataset_step_stats, rollout_metrics
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.policy.sampling import SamplingParams
@@ -139,9 +140,17 @@ class GRPOTrainer:
         samples = self.sampler.next_batch(skip=skip)
         items = [(s, self.data[s.dataset].config) for s in samples]
         sharded = self.cfg.train.backend in ("fsdp2", "deepspeed")
-        batch = collect_rollouts(self.policy, items, self.cfg.rollout.num_generations, self.sampling_params(),
-                                 generator=self.generator, inject_per_group=self._inject_count(),
-                                 all_finished=(lambda done: not any_rank(not done, self.info)) if sharded else None)
+        kwargs = dict(generator=self.generator, inject_per_group=self._inject_count(),
+                      all_finished=(lambda done: not any_rank(not done, self.info)) if sharded else None)
+        n, params = self.cfg.rollout.num_generations, self.sampling_params()
+        plain = [it for it in items if not it[1].tools.enabled]
+        tools = [it for it in items if it[1].tools.enabled]
+        batch = collect_rollouts(self.policy, plain, n, params, **kwargs) if plain else None
+        if tools:
+            from vrft.grpo.tool_rollout import collect_tool_batch
+
+            tool_batch = collect_tool_batch(self.policy, tools, n, params, **kwargs)
+            batch = tool_batch if batch is None else concat_batches(batch, tool_batch)
         score_rollouts(batch, self.rewards, {n: d.config for n, d in self.data.items()})
         return batch
 
@@ -156,7 +165,7 @@ class GRPOTrainer:
         adv, adv_metrics = get_advantage(cfg.algo.advantage)(rewards, batch.group_ids, batch.valid)
         loss_mask = batch.valid.float()
         if cfg.algo.mask_truncated:
-            loss_mask = loss_mask * torch.tensor([r != "length" for r in batch.finish_reasons]).float()
+            loss_mask = loss_mask * torch.tensor([r not in TRUNCATED for r in batch.finish_reasons]).float()
         old = None
         if cfg.algo.mu > 1:  # old log-probs only when the policy moves between epochs
             with torch.no_grad():

@@ -45,6 +45,12 @@ def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tenso
     return out, mask
 
 
+def n_loss_tokens(completion) -> int:
+    """Tokens of a completion that carry loss (multi-turn completions mask observation tokens)."""
+    mask = getattr(completion, "loss_mask", None)
+    return int(mask.sum()) if mask is not None else int(completion.shape[0])
+
+
 def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], temperature: float, model=None):
     """Log-probs of rows `idx`, encoding each distinct prompt's media once for the micro-batch."""
     distinct = sorted({batch.seq_prompt[i] for i in idx})
@@ -76,7 +82,7 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
         for s in range(0, len(rows), mb):
             mini = rows[s:s + mb]
             live = [i for i in mini if loss_mask_B[i] > 0]
-            local = torch.tensor([float(sum(int(batch.completions[i].shape[0]) for i in live)), float(len(live))])
+            local = torch.tensor([float(sum(n_loss_tokens(batch.completions[i]) for i in live)), float(len(live))])
             n_tok_global, n_seq_global = all_reduce_sum(local, info).tolist()
             if n_seq_global == 0:  # nothing trainable on any rank: skip together
                 metrics.setdefault("train/skipped_empty", []).append(1.0)
@@ -91,6 +97,8 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                     out = _micro_logprobs(policy, batch, idx, settings.temperature)
                     logp_BT, mask_BT = pad_right(out.logprobs)
                     mask_BT = mask_BT * loss_mask_B[idx].float()[:, None]
+                    if out.loss_masks is not None:  # observation tokens of multi-turn rows
+                        mask_BT = mask_BT * pad_right(out.loss_masks)[0]
                     if old_logps is not None:
                         old_BT = pad_right([old_logps[i] for i in idx])[0]
                     else:  # on-policy: ratio 1 with the right gradient

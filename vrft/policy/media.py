@@ -8,7 +8,7 @@ failure raises :class:`MediaError` naming the sample and the file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from PIL import Image
@@ -34,6 +34,13 @@ class VisionSettings:
     video_max_pixels: int = 28 * 28 * 64
     total_pixels: int | None = None
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+
+
+def settings_from(vision_cfg) -> VisionSettings:
+    """A dataset's vision config (fields left None keep the framework defaults) as VisionSettings."""
+    fields = ("min_pixels", "max_pixels", "fps", "nframes", "max_frames", "total_pixels")
+    overrides = {k: getattr(vision_cfg, k) for k in fields if getattr(vision_cfg, k, None) is not None}
+    return replace(VisionSettings(), **overrides)
 
 
 @dataclass

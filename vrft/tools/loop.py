@@ -36,7 +36,7 @@ from vrft.data.mixture_config import DatasetConfig
 from vrft.data.sample import Sample
 from vrft.data.templates import render_prompt
 from vrft.policy.logprobs import LogprobOutput
-from vrft.policy.media import LoadedImage, LoadedVideo, VisionSettings
+from vrft.policy.media import settings_from, LoadedImage, LoadedVideo, VisionSettings
 from vrft.policy.messages import build_messages
 from vrft.policy.multiturn import encode_observation, extend_prompt, observation_turn_text
 from vrft.policy.prompt_inputs import PromptInputs, encode_prompt
@@ -132,11 +132,8 @@ def _advance(traj: Trajectory, ep: ToolEpisode, comp, processor, max_images: int
 
 # ---- entry points for the engine and evaluation ------------------------------------------------
 def vision_settings_for(cfg: DatasetConfig) -> VisionSettings:
-    """A dataset's vision config over the framework defaults (as the engine's rollouts use)."""
-    v = cfg.vision
-    overrides = {k: getattr(v, k) for k in ("min_pixels", "max_pixels", "fps", "nframes", "max_frames",
-                                            "total_pixels") if getattr(v, k) is not None}
-    return replace(VisionSettings(), **overrides)
+    """A dataset's vision settings (the same mapping the engine's rollouts use)."""
+    return settings_from(cfg.vision)
 
 
 def prepare_episode(policy, sample: Sample, cfg: DatasetConfig, *, tool_names: Sequence[str] | None = None,
