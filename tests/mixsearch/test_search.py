@@ -73,9 +73,13 @@ def test_mix_search_end_to_end(search_mixture, tmp_path, tmp_path_factory):
     md = (out / "report.md").read_text()
     assert "## Trials" in md and "## Predicted best mixture" in md and "leave-one-out" in md
     assert not list(out.glob("trial-*/checkpoints")) and not list(out.glob("trial-*/plots"))
-    # A second run reuses every finished trial.
+    # A second run reuses every finished trial; a changed setting reruns them.
     again = _mix_search(args)
     assert again.returncode == 0 and again.stdout.count("(reused)") == 3, again.stdout[-2000:]
+    changed = _mix_search(args + ["rollout.max_new_tokens=5"])
+    assert changed.returncode == 0 and "(reused)" not in changed.stdout, changed.stdout[-2000:]
+    assert len(list(out.glob("trial-000/metrics.jsonl"))) == 1
+    assert len((out / "trial-000" / "metrics.jsonl").read_text().splitlines()) == 2  # not appended to
 
 
 def test_cli_reports_config_errors(tmp_path):

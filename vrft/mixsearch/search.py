@@ -12,23 +12,25 @@ The loop, top to bottom (:func:`run_search`):
 Departures from MoDoMoDo (arXiv 2505.24871): every trial trains from the same initial weights with
 the same seed (common random numbers: score differences come from the mixture, not the seed); the
 score is the mean (or a weighted mean) of the held-out headline scores of the datasets that have a
-held-out split. A trial whose ``result.json`` exists with the same weights and steps is reused, so
-an interrupted search resumes where it stopped.
+held-out split. A trial whose ``result.json`` records the same run config, mixture and evaluation
+settings is reused, so an interrupted search resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from vrft.mixsearch.mixture_yaml import RawMixture, read_raw_mixture, write_mixture
+from vrft.mixsearch.mixture_yaml import RawMixture, mixture_yaml, read_raw_mixture, write_mixture
 from vrft.mixsearch.surrogate import QuadraticSurrogate, dirichlet_mixtures, fit_quadratic, maximize_on_simplex
 
 
@@ -136,17 +138,23 @@ def _trial_config(cfg, mixture_path: str, run_dir: str, steps: int):
     return config_from_dict(to_dict(cfg), [f"{k}={v}" for k, v in overrides.items()], world_size=1)
 
 
-def _load_reusable(path: str, weights: dict[str, float], steps: int) -> TrialResult | None:
+def _fingerprint(tcfg, mixture_text: str, s: SearchSettings) -> str:
+    """What a trial's result depends on: its run config, its mixture and the evaluation settings."""
+    from vrft.config import to_yaml
+
+    evaluation = [s.eval_max_samples, s.eval_max_new_tokens, s.eval_batch_size, s.score_weights]
+    return hashlib.sha1("\n".join([to_yaml(tcfg), mixture_text, json.dumps(evaluation, sort_keys=True)])
+                        .encode()).hexdigest()
+
+
+def _load_reusable(path: str, fingerprint: str) -> TrialResult | None:
     try:
         with open(path, encoding="utf-8") as f:
             saved = json.load(f)
     except (OSError, ValueError):
         return None
-    same = saved.get("steps") == steps and set(saved.get("weights", {})) == set(weights) and all(
-        abs(saved["weights"][k] - v) < 1e-6 for k, v in weights.items())
-    if not same:
+    if saved.pop("fingerprint", None) != fingerprint:
         return None
-    saved.pop("steps")
     return TrialResult(**{**saved, "reused": True})
 
 
@@ -157,14 +165,21 @@ def run_trial(cfg, raw: RawMixture, index: int, weights: dict[str, float], out_d
     from vrft.grpo.trainer import GRPOTrainer
 
     trial_dir = os.path.join(out_dir, f"trial-{index:03d}")
+    mixture_path = os.path.join(trial_dir, "mixture.yaml")
     result_path = os.path.join(trial_dir, "result.json")
+    mixture_text = mixture_yaml(raw, weights, strategy="fixed",
+                                header=f"mix-search trial {index}: {raw.source} with fixed weights")
+    tcfg = _trial_config(cfg, mixture_path, trial_dir, s.steps)
+    fingerprint = _fingerprint(tcfg, mixture_text, s)
     if s.resume:
-        reused = _load_reusable(result_path, weights, s.steps)
+        reused = _load_reusable(result_path, fingerprint)
         if reused is not None:
             return reused
-    mixture_path = write_mixture(os.path.join(trial_dir, "mixture.yaml"), raw, weights, strategy="fixed",
-                                 header=f"mix-search trial {index}: {raw.source} with fixed weights")
-    tcfg = _trial_config(cfg, mixture_path, trial_dir, s.steps)
+    if os.path.exists(mixture_path):  # an unfinished or outdated trial: start clean
+        shutil.rmtree(trial_dir)
+    os.makedirs(trial_dir)
+    with open(mixture_path, "w", encoding="utf-8") as f:
+        f.write(mixture_text)
     t0 = time.time()
     trainer = GRPOTrainer(tcfg)
     last = trainer.train()
@@ -181,7 +196,7 @@ def run_trial(cfg, raw: RawMixture, index: int, weights: dict[str, float], out_d
                          per_dataset={k: {m: float(v) for m, v in d.items()} for k, d in per_dataset.items()},
                          train_s=t1 - t0, eval_s=t2 - t1, final_reward=float(last.get("reward/mean", math.nan)))
     with open(result_path, "w", encoding="utf-8") as f:
-        json.dump({**result.__dict__, "steps": s.steps}, f, indent=1)
+        json.dump({**result.__dict__, "fingerprint": fingerprint}, f, indent=1)
     return result
 
 
