@@ -26,7 +26,7 @@ from vrft.policy.messages import build_messages
 from vrft.policy.prompt_inputs import PromptInputs, encode_prompt
 from vrft.policy.sampling import SamplingParams
 from vrft.policy.tiny_tokenizer import VISION_SPECIAL_TOKENS
-from vrft.policy.unwrap import unwrap
+from vrft.policy.unwrap import strip_parallel, unwrap
 
 
 class Policy:
@@ -105,7 +105,7 @@ class Policy:
     def save(self, out_dir: str | Path, merge_lora: bool = False, state_dict: dict | None = None) -> None:
         """Hugging Face format that `from_pretrained` loads; LoRA adapters (optionally merged).
         `state_dict`: full weights gathered from a sharded model (FSDP2)."""
-        model = self.model.module if hasattr(self.model, "module") and not hasattr(self.model, "lm_head") else self.model
+        model = strip_parallel(self.model)
         if state_dict is not None and not hasattr(model, "peft_config"):
             model.save_pretrained(out_dir, state_dict=state_dict)
             self.processor.save_pretrained(out_dir)

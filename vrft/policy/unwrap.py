@@ -4,14 +4,29 @@ from __future__ import annotations
 
 
 def unwrap(model):
-    """The `...ForConditionalGeneration` module under any wrapper."""
-    while True:
-        if hasattr(model, "module") and not hasattr(model, "lm_head"):  # DDP, DeepSpeed engine
-            model = model.module
-        elif hasattr(model, "get_base_model"):  # PEFT
+    """The `...ForConditionalGeneration` module under any wrapper.
+
+    Wrappers are recognised by type, not by attributes: a DeepSpeed engine forwards unknown
+    attribute lookups to its module, so `hasattr(engine, "lm_head")` is true of the engine too."""
+    from transformers import PreTrainedModel
+
+    while not isinstance(model, PreTrainedModel):
+        if hasattr(model, "get_base_model"):  # PEFT
             model = model.get_base_model()
+        elif hasattr(model, "module"):  # DDP, DeepSpeed engine
+            model = model.module
         else:
             return model
+    return model
+
+
+def strip_parallel(model):
+    """The module under DDP / DeepSpeed wrappers, keeping a PEFT model (whose adapters we save)."""
+    from transformers import PreTrainedModel
+
+    while not isinstance(model, PreTrainedModel) and not hasattr(model, "get_base_model") and hasattr(model, "module"):
+        model = model.module
+    return model
 
 
 def core(model):
