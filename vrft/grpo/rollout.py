@@ -45,6 +45,13 @@ def encode_sample(policy: Policy, sample: Sample, cfg: DatasetConfig, *, think: 
                          sample_id=sample.id, system=cfg.tools.system_prompt if cfg.tools.enabled else None)
 
 
+def rollout_media(policy: Policy, sample: Sample, cfg: DatasetConfig) -> dict:
+    """The resized images / sampled frames of a sample (media-cache hits after encoding)."""
+    settings = settings_from(cfg.vision)
+    video = policy.load_video(sample.video, settings, sample.id).frames if sample.video is not None else None
+    return {"image": [policy.load_image(im, settings, sample.id).image for im in sample.images], "video": video}
+
+
 def reward_context(sample: Sample, prompt: PromptInputs) -> RewardContext:
     return RewardContext(solution=sample.solution, task=sample.task, dataset=sample.dataset, sample_id=sample.id,
                          images=list(prompt.image_frames), video=prompt.video_info, meta=dict(sample.meta))
@@ -61,12 +68,15 @@ def ground_truth_tokens(policy: Policy, sample: Sample, prompt: PromptInputs, cf
 
 def collect_rollouts(policy: Policy, items: list[tuple[Sample, DatasetConfig]], n: int, params: SamplingParams,
                      *, generator: torch.Generator | None = None, inject_per_group: int = 0,
-                     all_finished=None) -> RolloutBatch:
+                     all_finished=None, engine=None) -> RolloutBatch:
     """Generate `n` completions per prompt; the last `inject_per_group` of each group are replaced by
     the ground-truth completion (ground-truth injection, as in TempSamp-R1 / ViSurf)."""
     samples = [s for s, _ in items]
     prompts = [encode_sample(policy, s, cfg) for s, cfg in items]
-    comps = policy.generate(prompts, n, params, generator=generator, all_finished=all_finished)
+    if engine is None:
+        comps = policy.generate(prompts, n, params, generator=generator, all_finished=all_finished)
+    else:  # an external rollout engine (vLLM) gets the same resized media the trainer scores
+        comps = engine.generate(prompts, n, params, media=[rollout_media(policy, s, cfg) for s, cfg in items])
     batch = RolloutBatch(
         samples=samples, prompts=prompts, seq_prompt=[c.prompt_index for c in comps],
         completions=[c.token_ids for c in comps], sampler_logprobs=[c.logprobs for c in comps],

@@ -99,6 +99,25 @@ class GRPOTrainer:
         return SamplingParams(max_new_tokens=r.max_new_tokens, temperature=r.temperature, top_p=r.top_p,
                               top_k=r.top_k, min_new_tokens=r.min_new_tokens)
 
+    def _vllm(self):
+        """The colocated vLLM engine when `rollout.backend: vllm` (created on first use)."""
+        if self.cfg.rollout.backend != "vllm":
+            return None
+        if getattr(self, "_vllm_engine", None) is None:
+            from vrft.grpo.model_setup import resolve_model_path
+            from vrft.policy.vllm_generator import VLLMGenerator
+
+            v, r = self.cfg.rollout.vllm, self.cfg.rollout
+            self._vllm_engine = VLLMGenerator(
+                resolve_model_path(self.cfg, self.info), tokenizer=self.policy.tokenizer,
+                suppress_ids=self.policy.suppress_ids, gpu_memory_utilization=v.gpu_memory_utilization,
+                max_model_len=v.max_model_len or r.max_prompt_tokens + r.max_new_tokens,
+                tensor_parallel_size=v.tensor_parallel_size, enforce_eager=v.enforce_eager,
+                sleep_mode=v.sleep_mode, sleep_level=v.sleep_level, seed=self.cfg.train.seed + self.info.rank)
+            if self.step:  # resumed: the engine starts from the configured weights
+                self._vllm_engine.sync_weights(self.policy.model)
+        return self._vllm_engine
+
     def _inject_count(self) -> int:
         gt = self.cfg.algo.gt_injection
         if not gt.enabled or (gt.until_step and self.step >= gt.until_step):
@@ -145,7 +164,7 @@ class GRPOTrainer:
         n, params = self.cfg.rollout.num_generations, self.sampling_params()
         plain = [it for it in items if not it[1].tools.enabled]
         tools = [it for it in items if it[1].tools.enabled]
-        batch = collect_rollouts(self.policy, plain, n, params, **kwargs) if plain else None
+        batch = collect_rollouts(self.policy, plain, n, params, engine=self._vllm(), **kwargs) if plain else None
         if tools:
             from vrft.grpo.tool_rollout import collect_tool_batch
 
@@ -166,11 +185,19 @@ class GRPOTrainer:
         loss_mask = batch.valid.float()
         if cfg.algo.mask_truncated:
             loss_mask = loss_mask * torch.tensor([r not in TRUNCATED for r in batch.finish_reasons]).float()
-        old = None
-        if cfg.algo.mu > 1:  # old log-probs only when the policy moves between epochs
+        old, is_weights = None, None
+        external = self._vllm() is not None
+        if cfg.algo.mu > 1 or external:  # old log-probs only when the policy moves, or another engine sampled
             with torch.no_grad():
                 old = self.policy.logprobs(batch.prompts, batch.seq_prompt, batch.completions,
                                            temperature=cfg.rollout.temperature).logprobs
+        if external:
+            self._vllm().sleep()
+            from vrft.grpo.losses import truncated_is_weights
+
+            # Truncated importance sampling: the engine's log-probs differ from the trainer's.
+            is_weights = [truncated_is_weights(o, s if s is not None else o, cap=cfg.algo.is_cap)
+                          for o, s in zip(old, batch.sampler_logprobs)]
         t1 = time.time()
         settings = UpdateSettings(loss=cfg.algo.loss, clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high,
                                   beta=cfg.algo.beta, kl_estimator=cfg.algo.kl_estimator, mu=cfg.algo.mu,
@@ -181,7 +208,10 @@ class GRPOTrainer:
         ref = self._ref_logprobs(batch) if cfg.algo.beta > 0 else None
         no_sync = getattr(self.policy.model, "no_sync", None) if self.engine is None else None
         metrics = policy_update(self.policy, batch, adv, loss_mask, self.optimizer, self.scheduler, settings,
-                                self.info, old_logps=old, ref_logps=ref, no_sync=no_sync, engine=self.engine)
+                                self.info, old_logps=old, ref_logps=ref, no_sync=no_sync, engine=self.engine,
+                                is_weights=is_weights)
+        if external:
+            self._vllm().sync_weights(self.policy.model)
         t_train = time.time() - t1
         if metrics.get("train/nonfinite"):
             self.nonfinite += 1

@@ -33,6 +33,7 @@ class UpdateSettings:
     grad_clip: float = 1.0
     temperature: float = 1.0
     max_new_tokens: int = 64
+    shared_prefix: bool = True  # score each prompt's group packed, the prompt once (vrft.policy.shared_prefix)
 
 
 def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,20 +52,21 @@ def n_loss_tokens(completion) -> int:
     return int(mask.sum()) if mask is not None else int(completion.shape[0])
 
 
-def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], temperature: float, model=None):
+def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], temperature: float, model=None,
+                    shared_prefix: bool = False):
     """Log-probs of rows `idx`, encoding each distinct prompt's media once for the micro-batch."""
     distinct = sorted({batch.seq_prompt[i] for i in idx})
     remap = {p: k for k, p in enumerate(distinct)}
     out = policy.logprobs([batch.prompts[p] for p in distinct], [remap[batch.seq_prompt[i]] for i in idx],
                           [batch.completions[i] for i in idx], temperature=temperature, micro_batch=len(idx),
-                          with_entropy=True)
+                          with_entropy=True, shared_prefix=shared_prefix)
     return out
 
 
 def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss_mask_B: torch.Tensor,
                   optimizer, scheduler, settings: UpdateSettings, info: DistInfo, *,
                   old_logps: list[torch.Tensor] | None = None, ref_logps: list[torch.Tensor] | None = None,
-                  no_sync=None, engine=None) -> dict[str, float]:
+                  no_sync=None, engine=None, is_weights: list[torch.Tensor] | None = None) -> dict[str, float]:
     """Run mu epochs of clipped policy-gradient steps; return averaged metrics.
 
     Rows whose `loss_mask_B` is 0 (errored rewards, masked truncations) stay in the micro-batches
@@ -94,7 +96,8 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                 last = m_i == len(micro) - 1
                 ctx = no_sync() if (no_sync is not None and not last) else contextlib.nullcontext()
                 with ctx:
-                    out = _micro_logprobs(policy, batch, idx, settings.temperature)
+                    out = _micro_logprobs(policy, batch, idx, settings.temperature,
+                                          shared_prefix=settings.shared_prefix)
                     logp_BT, mask_BT = pad_right(out.logprobs)
                     mask_BT = mask_BT * loss_mask_B[idx].float()[:, None]
                     if out.loss_masks is not None:  # observation tokens of multi-turn rows
@@ -104,10 +107,12 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                     else:  # on-policy: ratio 1 with the right gradient
                         old_BT = logp_BT.detach()
                     ref_BT = pad_right([ref_logps[i] for i in idx])[0] if ref_logps is not None else None
+                    is_BT = pad_right([is_weights[i] for i in idx], 1.0)[0] if is_weights is not None else None
                     loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx], mask_BT, clip_low=settings.clip_low,
                                        clip_high=settings.clip_high, n_tokens_global=n_tok_global,
                                        ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
-                                       n_seqs_global=n_seq_global, max_len=settings.max_new_tokens)
+                                       n_seqs_global=n_seq_global, max_len=settings.max_new_tokens,
+                                       is_weights_BT=is_BT)
                     # Each micro-batch's loss is its share of the global loss; data-parallel
                     # backends average gradients over ranks, so scale by the world size.
                     if engine is not None:
