@@ -113,3 +113,17 @@ def test_lora_trains_adapters_and_saves(tiny_model_dir, media_dir, tmp_path):
     assert not any("lora_" in n for n, _ in merged.named_parameters())
     policy.save(tmp_path / "adapter")
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
+
+
+def test_text_only_prompts_after_a_media_batch(tiny_policy, media_dir):
+    """Text-only batches get plain positions: no stale rope deltas from an earlier image batch,
+    and the log-prob pass still reproduces the sampler."""
+    policy = tiny_policy("qwen2_5_vl")
+    image_prompt = _prompts(policy, media_dir)[0]
+    policy.generate([image_prompt], n=2, params=SamplingParams(max_new_tokens=4))
+    prompts = [policy.encode("Say something."), policy.encode("A longer text-only question, please answer.")]
+    comps = policy.generate(prompts, n=2, params=SamplingParams(max_new_tokens=12),
+                            generator=torch.Generator().manual_seed(3))
+    out = policy.logprobs(prompts, [c.prompt_index for c in comps], [c.token_ids for c in comps])
+    for lp, c in zip(out.logprobs, comps):
+        torch.testing.assert_close(lp, c.logprobs, atol=2e-5, rtol=0)

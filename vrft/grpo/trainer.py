@@ -38,6 +38,18 @@ def seed_everything(seed: int) -> None:
 
 
 def rss_gb() -> float:
+    """Current resident memory (not the peak, so freed memory shows)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return peak_rss_gb()
+
+
+def peak_rss_gb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -233,7 +245,7 @@ class GRPOTrainer:
         metrics.update(rollout_metrics(batch, self.strategy.weights, self.info))
         n_tokens = sum(int(c.shape[0]) for c in batch.completions)
         metrics.update({"perf/rollout_s": t_roll, "perf/train_s": t_train,
-                        "perf/tokens_per_s": n_tokens / max(time.time() - t0, 1e-9), "perf/rss_gb": rss_gb(),
+                        "perf/tokens_per_s": n_tokens / max(time.time() - t0, 1e-9), "perf/rss_gb": rss_gb(), "perf/peak_rss_gb": peak_rss_gb(),
                         "reward/errors_total": float(self.rewards.n_errored),
                         "difficulty/rollouts_saved": float(getattr(self.difficulty, "rollouts_saved", 0))
                         * cfg.rollout.num_generations})

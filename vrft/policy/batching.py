@@ -24,6 +24,10 @@ class Batch:
     second_per_grid_ts: torch.Tensor | None
     prompt_len: int  # column where completions start
 
+    @property
+    def has_media(self) -> bool:
+        return self.image_grid_thw is not None or self.video_grid_thw is not None
+
     def model_kwargs(self) -> dict:
         kw = dict(input_ids=self.input_ids, attention_mask=self.attention_mask,
                   mm_token_type_ids=self.mm_token_type_ids)
@@ -31,6 +35,12 @@ class Batch:
             value = getattr(self, name)
             if value is not None:
                 kw[name] = value
+        if not self.has_media:
+            # Without media the model would number positions 0..L-1 over the left padding (and
+            # may reuse rope deltas of an earlier batch); count only real tokens instead, as
+            # get_rope_index does for text rows of a media batch.
+            pos_BL = (self.attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+            kw["position_ids"] = pos_BL[None].expand(3, -1, -1)
         return kw
 
 

@@ -8,6 +8,7 @@ and all P*G rows decode together. This is the same computation as `generate` wit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -30,15 +31,22 @@ class Completion:
 @torch.no_grad()
 def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: SamplingParams, *,
                 suppress_ids: torch.Tensor, eos_ids: list[int], pad_id: int,
-                generator: torch.Generator | None = None) -> list[Completion]:
-    """`n` completions for each prompt, ordered prompt-major (prompt 0's n samples first)."""
+                generator: torch.Generator | None = None,
+                all_finished: Callable[[bool], bool] | None = None) -> list[Completion]:
+    """`n` completions for each prompt, ordered prompt-major (prompt 0's n samples first).
+
+    `all_finished(local_done)` lets sharded backends (FSDP2, ZeRO-3), whose every forward is a
+    collective, keep decoding until all ranks are done."""
     device = next(model.parameters()).device
     batch = collate(prompts, pad_id, device=device)
     encoded = encode_media(model, prompts)
     out = model(**batch.model_kwargs(), mm_encoder_outputs=encoder_outputs_for(encoded, list(range(len(prompts)))),
                 use_cache=True, logits_to_keep=1)
     cache = out.cache if hasattr(out, "cache") else out.past_key_values
-    rope_deltas = core(model).rope_deltas.repeat_interleave(n, 0)  # (B, 1)
+    if batch.has_media:
+        rope_deltas = core(model).rope_deltas.repeat_interleave(n, 0)  # (B, 1), set by this prefill
+    else:  # text-only: plain positions (the model's stored deltas belong to an earlier batch)
+        rope_deltas = torch.zeros((len(prompts) * n, 1), dtype=torch.long, device=device)
     cache.batch_repeat_interleave(n)
     logits = out.logits[:, -1].repeat_interleave(n, 0)
     mask = batch.attention_mask.repeat_interleave(n, 0)
@@ -68,7 +76,10 @@ def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: S
                     if any(s in text for s in params.stop):
                         reason[i], stop_at[i] = "stop", t + 1
                         done[i] = True
-        if bool(done.all()) or t == params.max_new_tokens - 1:
+        finished = bool(done.all())
+        if all_finished is not None:
+            finished = all_finished(finished)
+        if finished or t == params.max_new_tokens - 1:
             break
         mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=device)], 1)
         position_ids = (mask.sum(-1, keepdim=True) - 1 + rope_deltas)[None]  # (1, B, 1)

@@ -21,13 +21,17 @@ class MediaCache:
         self.misses = 0
 
     @staticmethod
-    def key(kind: str, path: Any, *settings: Any) -> tuple:
+    def key(kind: str, path: Any, *settings: Any) -> tuple | None:
+        """A cache key for a file; None (do not cache) for in-memory media, whose identity can't be
+        told apart from a later object at the same address."""
         if isinstance(path, str) and os.path.exists(path):
             st = os.stat(path)
             return (kind, path, st.st_mtime_ns, st.st_size, settings)
-        return (kind, id(path), settings)
+        return None
 
-    def get_or_load(self, key: tuple, load: Callable[[], Any]) -> Any:
+    def get_or_load(self, key: tuple | None, load: Callable[[], Any]) -> Any:
+        if key is None:
+            return load()
         if key in self._items:
             self._items.move_to_end(key)
             self.hits += 1
