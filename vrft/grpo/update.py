@@ -52,9 +52,18 @@ def n_loss_tokens(completion) -> int:
     return int(mask.sum()) if mask is not None else int(completion.shape[0])
 
 
+def checkpointing_train_mode(model) -> None:
+    """Put `model` in train mode when it has gradient checkpointing on: Hugging Face layers only
+    checkpoint in train mode, and `from_pretrained` returns models in eval mode (so the setting
+    would do nothing). Without checkpointing the mode is left alone."""
+    if not model.training and any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules()):
+        model.train()
+
+
 def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], temperature: float, model=None,
                     shared_prefix: bool = False):
     """Log-probs of rows `idx`, encoding each distinct prompt's media once for the micro-batch."""
+    checkpointing_train_mode(policy.model)
     distinct = sorted({batch.seq_prompt[i] for i in idx})
     remap = {p: k for k, p in enumerate(distinct)}
     out = policy.logprobs([batch.prompts[p] for p in distinct], [remap[batch.seq_prompt[i]] for i in idx],

@@ -15,6 +15,8 @@ import torch
 
 from vrft.policy.batching import collate
 from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
+from vrft.policy.shared_prefix import model_rope_index, pack, packed_logprobs
+from vrft.policy.shared_prefix import supported as shared_prefix_supported
 from vrft.policy.vision_features import EncodedMedia, encode_media, encoder_outputs_for
 
 
@@ -46,12 +48,15 @@ def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int
                         completions: list[torch.Tensor | MultiTurnCompletion],
                         *, pad_id: int, suppress_ids: torch.Tensor | None = None, temperature: float = 1.0,
                         micro_batch: int = 8, with_entropy: bool = False,
-                        encoded: list[EncodedMedia] | None = None, share_vision: bool = True) -> LogprobOutput:
+                        encoded: list[EncodedMedia] | None = None, share_vision: bool = True,
+                        shared_prefix: bool = False) -> LogprobOutput:
     """Log-probs of `completions[i]` given prompt `prompts[seq_prompt[i]]`.
 
     With `share_vision`, each prompt's media is encoded once for all its sequences (pass `encoded`
     to reuse the prompts' features computed earlier in the same step). A completion's own media (a
     MultiTurnCompletion's crops and clips) is encoded in the same vision call as the prompts'.
+    With `shared_prefix`, each micro-batch is scored packed, one row per prompt holding the prompt
+    once (see `vrft.policy.shared_prefix`; same result, the prompt's tokens run once per group).
     Gradients flow when grad is enabled.
     """
     device = next(model.parameters()).device
@@ -73,6 +78,13 @@ def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int
         idx = list(range(s, min(s + micro_batch, len(completions))))
         rows = [prompts[seq_prompt[i]] for i in idx]
         comps = [c if isinstance(c := completions[i], MultiTurnCompletion) else c.to(torch.long) for i in idx]
+        if shared_prefix and shared_prefix_supported(model, comps):
+            lps, ents = _packed(model, prompts, [seq_prompt[i] for i in idx], comps, encoded if share_vision else None,
+                                pad_id, temperature, suppress_ids, with_entropy, device)
+            out_lp += lps
+            out_ent += ents or []
+            out_mask += [torch.ones(int(c.shape[0]), dtype=torch.float32) for c in comps]
+            continue
         batch = collate(rows, pad_id, completions=comps, device=device)
         t_max = max(int(c.shape[0]) for c in comps)
         kwargs = batch.model_kwargs()
@@ -101,6 +113,16 @@ def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int
                     out_ent.append(ent[j, :n])
                 out_mask.append(torch.ones(n, dtype=torch.float32))
     return LogprobOutput(out_lp, out_ent if with_entropy else None, out_mask)
+
+
+def _packed(model, prompts, seq_prompt, comps, encoded, pad_id, temperature, suppress_ids, with_entropy, device):
+    """One micro-batch through the shared-prefix path (`encoded` None: raw pixels)."""
+    packed = pack(prompts, seq_prompt, comps, pad_id, model_rope_index(model))
+    if encoded is not None:
+        vision = {"mm_encoder_outputs": encoder_outputs_for(encoded, packed.row_prompt)}
+    else:
+        vision = _pixels([prompts[p] for p in packed.row_prompt], device)
+    return packed_logprobs(model, packed, vision, temperature, suppress_ids, with_entropy, device)
 
 
 def _pixels(rows: list, device) -> dict:
