@@ -9,7 +9,7 @@ import time
 
 
 class RunLogger:
-    LINE_KEYS = [("reward/mean", "reward"), ("loss/policy", "loss"), ("loss/kl", "kl"),
+    LINE_KEYS = [("sft/loss", "sft_loss"), ("eval/mean_score", "eval"), ("reward/mean", "reward"), ("loss/policy", "loss"), ("loss/kl", "kl"),
                  ("policy/clip_frac", "clip"), ("policy/entropy", "ent"), ("train/grad_norm", "gnorm"),
                  ("rollout/completion_len", "len"), ("perf/tokens_per_s", "tok/s"),
                  ("perf/rollout_s", "roll_s"), ("perf/train_s", "train_s"), ("perf/rss_gb", "rss")]
