@@ -49,8 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="steps per run (default 6; --short: 2)")
     p.add_argument("--warmup", type=int, default=None, help="leading steps left out of the median (default 2)")
     p.add_argument("--repeats", type=int, default=None, help="runs per side, alternating (default 2; --short: 1)")
-    p.add_argument("--grad-ckpt", choices=("on", "off", "both"), default="both",
-                   help="gradient checkpointing, the same on both sides")
+    p.add_argument("--grad-ckpt", choices=("on", "off", "both"), default=None,
+                   help="gradient checkpointing, the same on both sides (default both; --short: off)")
     p.add_argument("--threads", type=int, default=2, help="torch / OpenMP threads of every run")
     p.add_argument("--sides", default="vrft,trl", help="comma-separated: vrft, trl")
     p.add_argument("--ablate", default="",
@@ -125,9 +125,13 @@ def print_table(rows: list[tuple[str, str, str, dict | None]], out=sys.stdout) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    return run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark described by parsed `args` (see `add_arguments`); 1 if any run failed."""
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
-    ckpts = {"on": [True], "off": [False], "both": [False, True]}[args.grad_ckpt]
+    ckpts = {"on": [True], "off": [False], "both": [False, True]}[args.grad_ckpt or ("off" if args.short else "both")]
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
     if args.short:
         steps, warmup, repeats = args.steps or 2, 1 if args.warmup is None else args.warmup, args.repeats or 1
