@@ -20,20 +20,42 @@ def add_arguments(parser) -> None:
     parser.add_argument("--n", type=int, default=200, help="synthetic training samples per task")
     parser.add_argument("--test-n", type=int, default=50, help="synthetic held-out samples per task")
     parser.add_argument("--fresh", action="store_true", help="start a new run even if the run dir has checkpoints")
+    parser.add_argument("--datasets", default=None,
+                        help="comma-separated subset of the demo mixture's datasets (default: all)")
 
 
 def cache_dir() -> str:
     return os.path.expanduser(os.environ.get("VRFT_CACHE", "~/.cache/vrft"))
 
 
-def ensure_synthetic_data(root: str, n: int, test_n: int) -> str:
+def ensure_synthetic_data(root: str, n: int, test_n: int, tasks: list[str] = DEMO_TASKS) -> str:
     from vrft.data.synth import generate, is_current
 
     out = os.path.join(root, "synth")
-    missing = [t for t in DEMO_TASKS if not is_current(out, [t], n=n, seed=0, test_n=test_n)]
+    missing = [t for t in tasks if not is_current(out, [t], n=n, seed=0, test_n=test_n)]
     if missing:
         print(f"[vrft demo] generating synthetic tasks {missing} in {out}", flush=True)
         generate(out, missing, n, 0, "medium", test_n)
+    return out
+
+
+def subset_mixture(names: list[str], run_dir: str) -> str:
+    """Write the demo mixture restricted to `names` into the run dir; returns its path."""
+    import yaml
+
+    from vrft.data.mixture_config import load_mixture_config
+
+    path = load_mixture_config("demo").source
+    data = yaml.safe_load(open(path, encoding="utf-8"))
+    known = [d["name"] for d in data["datasets"]]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise SystemExit(f"vrft demo --datasets: unknown dataset(s) {unknown}; the demo has {known}")
+    data["datasets"] = [d for d in data["datasets"] if d["name"] in names]
+    os.makedirs(run_dir, exist_ok=True)
+    out = os.path.join(run_dir, "mixture.yaml")
+    with open(out, "w", encoding="utf-8") as f:
+        yaml.safe_dump(data, f, sort_keys=False)
     return out
 
 
@@ -60,11 +82,14 @@ def run(args) -> int:
 
     root = cache_dir()
     os.environ.setdefault("VRFT_CACHE", root)  # demo.yaml's paths expand ${VRFT_CACHE}
-    ensure_synthetic_data(root, args.n, args.test_n)
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()] if args.datasets else DEMO_TASKS
+    ensure_synthetic_data(root, args.n, args.test_n, [t for t in DEMO_TASKS if t in names])
     run_dir = args.run_dir or os.path.join("runs", f"demo-seed{args.seed}")
     overrides = [f"train.seed={args.seed}", f"log.run_dir={run_dir}", f"data.cache_dir={root}"]
     if args.fresh:
         overrides.append("checkpoint.resume=none")
+    if args.datasets:
+        overrides.append(f"data.config={subset_mixture(names, run_dir)}")
     cfg = load_config(config_path("demo"), overrides + list(args.overrides))
     run_training(cfg)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -1,0 +1,33 @@
+"""A shortened `vrft demo`: fresh cache, synthetic data, warm-up + GRPO, before/after table.
+
+It trains on the colour task alone (the full demo mixes eight tasks and runs longer). The margin
+asserted (held-out accuracy from 0 to at least 0.5; chance is 0.25) is below what the run reaches,
+so it holds across seeds; the test is not timed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_short_demo_learns(tmp_path, seed):
+    env = {**os.environ, "VRFT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "2"}
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "vrft", "demo", "--run-dir", str(run_dir), "--seed", str(seed), "--n", "200",
+           "--test-n", "16", "--datasets", "color", "train.warmup_sft_steps=200", "train.steps=4",
+           "eval.max_samples=16",
+           "checkpoint.every=0", "log.tensorboard=false"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| color |" in proc.stdout and "held-out score before" in proc.stdout
+    evals = {e["tag"]: e["results"] for e in map(json.loads, open(run_dir / "eval.jsonl"))}
+    before, after = evals["start"], evals["end"]
+    assert set(before) == {"color"}
+    assert before["color"]["score"] <= 0.3 and after["color"]["score"] >= 0.5, (before["color"], after["color"])
+    assert (run_dir / "plots" / "rewards.png").exists() and (run_dir / "metrics.jsonl").exists()
