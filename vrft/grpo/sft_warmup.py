@@ -27,10 +27,11 @@ def sft_warmup(trainer):
             prompts.append(prompt)
             targets.append(ground_truth_tokens(policy, s, prompt, dcfg)[0])
         out = policy.logprobs(prompts, list(range(len(prompts))), targets)
-        n_tok = sum(int(t.shape[0]) for t in targets)
-        loss = -torch.stack([lp.sum() for lp in out.logprobs]).sum() / n_tok
+        # Each sample weighs the same: a token mean would let long answers (detection lists,
+        # boxes) drown the short ones (a colour word) in a mixed batch.
+        loss = -torch.stack([lp.mean() for lp in out.logprobs]).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip or float("inf"))
         opt.step()
-        yield {"sft/loss": float(loss)}
+        yield {"sft/loss": float(loss.detach())}
