@@ -52,20 +52,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grad-ckpt", choices=("on", "off", "both"), default=None,
                    help="gradient checkpointing, the same on both sides (default both; --short: off)")
     p.add_argument("--threads", type=int, default=2, help="torch / OpenMP threads of every run")
+    p.add_argument("--omp-wait-policy", choices=("PASSIVE", "ACTIVE", "unset"), default="PASSIVE",
+                   help="OMP_WAIT_POLICY of every run. PASSIVE (default): idle OpenMP threads sleep instead of "
+                        "spinning, which keeps timings stable when other processes share the cores")
     p.add_argument("--sides", default="vrft,trl", help="comma-separated: vrft, trl")
     p.add_argument("--ablate", default="",
-                   help="comma-separated vrft optimisations to turn off (shared_prefix, share_vision)")
+                   help="extra vrft arms with optimisations turned off, run interleaved with the others: sets "
+                        "separated by ';', each a comma-separated list of shared_prefix, share_vision, "
+                        "shared_rollout (see scripts/bench/run_vrft.py), e.g. 'shared_prefix;shared_prefix,"
+                        "share_vision'")
     p.add_argument("--short", action="store_true", help="CI-sized: a much smaller model and 2 steps")
     p.add_argument("--cache-dir", default=None, help="checkpoint and data cache (default $VRFT_CACHE/bench)")
     p.add_argument("--json", default=None, help="also write every run's raw result to this JSON file")
     p.add_argument("--timeout", type=int, default=3600, help="seconds per run")
 
 
-def run_side(side: str, spec: Spec, threads: int, timeout: int) -> dict:
+def run_side(side: str, spec: Spec, threads: int, timeout: int, wait_policy: str = "PASSIVE") -> dict:
     """One run of one side in a fresh process; its result dict (or an `error`)."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if wait_policy != "unset":
+        env["OMP_WAIT_POLICY"] = wait_policy
+    env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "FORCE_QWENVL_VIDEO_READER": "decord", "TRANSFORMERS_VERBOSITY": "error"}
+           "FORCE_QWENVL_VIDEO_READER": "decord", "TRANSFORMERS_VERBOSITY": "error"})
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     with tempfile.TemporaryDirectory() as tmp:
         spec_path, result_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "result.json")
@@ -95,33 +104,39 @@ def summarise(runs: list[dict], warmup: int) -> dict | None:
 
 
 def print_table(rows: list[tuple[str, str, str, dict | None]], out=sys.stdout) -> None:
-    header = (f"{'variant':<12} {'grad-ckpt':<9} {'side':<5} {'s/step':>7} {'[min, max]':>15} {'CPU-s/step':>10} "
+    w = max([5] + [len(r[2]) for r in rows])
+    header = (f"{'variant':<12} {'grad-ckpt':<9} {'side':<{w}} {'s/step':>7} {'[min, max]':>15} {'CPU-s/step':>10} "
               f"{'peak RSS GB':>11} {'steps':>5}")
     print(header, file=out)
     print("-" * len(header), file=out)
-    by_key: dict[tuple[str, str], dict[str, dict]] = {}
-    for (variant, ckpt, side), s in ((k[:3], k[3]) for k in rows):
-        by_key.setdefault((variant, ckpt), {})[side] = s
+    by_key: dict[tuple[str, str], dict[str, dict | None]] = {}
+    for variant, ckpt, side, summary in rows:
+        by_key.setdefault((variant, ckpt), {})[side] = summary
     for (variant, ckpt), sides in by_key.items():
         for side, s in sides.items():
             if s is None:
-                print(f"{variant:<12} {ckpt:<9} {side:<5} {'failed':>7}", file=out)
+                print(f"{variant:<12} {ckpt:<9} {side:<{w}} {'failed':>7}", file=out)
                 continue
             rng = f"[{s['min']:.2f}, {s['max']:.2f}]"
-            print(f"{variant:<12} {ckpt:<9} {side:<5} {s['s_step']:>7.2f} {rng:>15} {s['cpu_step']:>10.2f} "
+            print(f"{variant:<12} {ckpt:<9} {side:<{w}} {s['s_step']:>7.2f} {rng:>15} {s['cpu_step']:>10.2f} "
                   f"{s['rss']:>11.2f} {s['n']:>5}", file=out)
         v, t = sides.get("vrft"), sides.get("trl")
         shape = ", ".join(f"{side} {s['prompt_tokens']} prompt + {s['completion_len']:.0f} completion tokens"
-                          for side, s in sides.items() if s is not None and s.get("prompt_tokens"))
+                          for side, s in sides.items() if s is not None and s.get("prompt_tokens")
+                          and side in ("vrft", "trl"))
         if shape:
             print(f"{'':<12} {'':<9} {'(per sequence: ' + shape + ')'}", file=out)
         if v and t:
-            print(f"{variant:<12} {ckpt:<9} {'ratio':<5} {t['s_step'] / v['s_step']:>6.2f}x faster "
+            print(f"{variant:<12} {ckpt:<9} {'ratio':<{w}} {t['s_step'] / v['s_step']:>6.2f}x faster "
                   f"(CPU {t['cpu_step'] / v['cpu_step']:.2f}x), peak RSS {v['rss'] / t['rss']:.2f}x of TRL's",
                   file=out)
-        elif v and variant == "video":
-            print(f"{variant:<12} {ckpt:<9} {'trl':<5} not run: TRL's GRPOTrainer has no official video input",
+        elif v and variant == "video" and "trl" not in sides:
+            print(f"{variant:<12} {ckpt:<9} {'trl':<{w}} not run: TRL's GRPOTrainer has no official video input",
                   file=out)
+        for side, s in sides.items():
+            if v and s and side.startswith("vrft-no:"):
+                print(f"{variant:<12} {ckpt:<9} {side:<{w}} {s['s_step'] / v['s_step']:>6.2f}x the full vrft "
+                      f"step time, {s['rss'] / v['rss']:.2f}x its peak RSS", file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,29 +155,31 @@ def run(args: argparse.Namespace) -> int:
     if warmup >= steps:
         raise SystemExit(f"--warmup ({warmup}) must be less than --steps ({steps})")
     cache = Path(args.cache_dir) if args.cache_dir else default_cache()
-    ablate = [a.strip() for a in args.ablate.split(",") if a.strip()]
+    ablations = [[a.strip() for a in group.split(",") if a.strip()] for group in args.ablate.split(";")]
+    arms = [(side, side, []) for side in sides]  # (label, runner, optimisations off)
+    arms += [("vrft-no:" + "+".join(a), "vrft", a) for a in ablations if a]
     print(f"# vrft vs TRL GRPOTrainer: {steps} steps per run ({warmup} warm-up), {repeats} run(s) per side, "
-          f"{args.threads} threads, load average at start {os.getloadavg()[0]:.2f}"
-          + (f", vrft ablations: {ablate}" if ablate else ""), flush=True)
+          f"{args.threads} threads, OMP_WAIT_POLICY={args.omp_wait_policy}, "
+          f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
     rows, raw = [], []
     for variant in variants:
         base = short_spec(variant) if args.short else Spec(variant=variant)
-        spec = prepare(replace(base, steps=steps, warmup=warmup, threads=args.threads, ablate=ablate), cache)
-        run_sides = [s for s in sides if not (s == "trl" and variant == "video")]
+        spec = prepare(replace(base, steps=steps, warmup=warmup, threads=args.threads), cache)
+        run_arms = [a for a in arms if not (a[1] == "trl" and variant == "video")]
         for ckpt in ckpts:
-            s = replace(spec, grad_ckpt=ckpt)
-            runs: dict[str, list[dict]] = {side: [] for side in run_sides}
+            runs: dict[str, list[dict]] = {label: [] for label, _, _ in run_arms}
             for rep in range(repeats):
-                for side in run_sides:  # alternate: vrft, TRL, vrft, TRL, ...
-                    r = run_side(side, s, args.threads, args.timeout)
-                    r.update(variant=variant, grad_ckpt=ckpt, repeat=rep)
-                    runs[side].append(r)
+                for label, side, off in run_arms:  # alternate: vrft, TRL, vrft, TRL, ...
+                    r = run_side(side, replace(spec, grad_ckpt=ckpt, ablate=off), args.threads, args.timeout,
+                                 args.omp_wait_policy)
+                    r.update(variant=variant, grad_ckpt=ckpt, repeat=rep, label=label)
+                    runs[label].append(r)
                     raw.append(r)
                     msg = r["error"][-300:] if "error" in r else " ".join(f"{x:.2f}" for x in r["step_s"])
-                    print(f"#   {variant} grad-ckpt={'on' if ckpt else 'off'} {side} run {rep + 1}: {msg}",
+                    print(f"#   {variant} grad-ckpt={'on' if ckpt else 'off'} {label} run {rep + 1}: {msg}",
                           flush=True)
-            for side in run_sides:
-                rows.append((variant, "on" if ckpt else "off", side, summarise(runs[side], warmup)))
+            for label, _, _ in run_arms:
+                rows.append((variant, "on" if ckpt else "off", label, summarise(runs[label], warmup)))
     print(f"# load average at end {os.getloadavg()[0]:.2f}; model {spec.model.tag()}; "
           f"P={spec.prompts} G={spec.generations} new tokens={spec.new_tokens}")
     print_table(rows)

@@ -60,6 +60,8 @@ ABLATIONS = {
     "shared_prefix": "score each group unpacked: G rows of prompt + completion (the prompt runs G times)",
     "share_vision": "encode each sequence's images in the log-prob pass (G vision passes per prompt); implies "
                     "shared_prefix off",
+    "shared_rollout": "generate like `generate(num_return_sequences=G)`: each prompt copied G times, so G "
+                      "prefills and G vision encodings per prompt",
 }
 
 
@@ -83,6 +85,16 @@ def apply_ablations(names: list[str]) -> None:
             shared_prefix: bool = False
 
         trainer.UpdateSettings = Unpacked
+    if "shared_rollout" in names:
+        generate = policy.Policy.generate
+
+        def per_sequence_generate(self, prompts, n, params, *args, **kwargs):
+            comps = generate(self, [p for p in prompts for _ in range(n)], 1, params, *args, **kwargs)
+            for i, c in enumerate(comps):
+                c.prompt_index = i // n
+            return comps
+
+        policy.Policy.generate = per_sequence_generate
     if "share_vision" in names:
         policy.completion_logprobs = functools.partial(policy.completion_logprobs, share_vision=False)
 
@@ -116,9 +128,12 @@ def main(spec_path: str, result_path: str) -> None:
             rollout.append(metrics["perf/rollout_s"])
             update.append(metrics["perf/train_s"])
             lengths.append(metrics["rollout/completion_len"])
-    result = {"side": "vrft", "step_s": steps, "cpu_s": cpu, "rollout_s": rollout, "update_s": update, "setup_s": t_setup,
-              "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-              "mean_completion_len": lengths, "prompt_tokens": prompt_tokens, "torch_threads": __import__("torch").get_num_threads()}
+    import torch
+
+    result = {"side": "vrft", "step_s": steps, "cpu_s": cpu, "rollout_s": rollout, "update_s": update,
+              "setup_s": t_setup, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+              "mean_completion_len": lengths, "prompt_tokens": prompt_tokens,
+              "torch_threads": torch.get_num_threads()}
     with open(result_path, "w") as f:
         json.dump(result, f)
 

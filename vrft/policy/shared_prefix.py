@@ -18,8 +18,8 @@ last position, which predicts every completion's first token, then each completi
 its last.
 
 Needs a custom 4D mask, so it runs with ``sdpa`` and ``eager`` attention (flash-attention kernels
-take no such mask: those models use the unpacked path), and plain completion tensors (multi-turn
-completions with their own media use the unpacked path).
+take no such mask: those models use the unpacked path), and on plain, non-empty completion tensors
+(multi-turn completions with their own media use the unpacked path).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ GRID_KEYS = ("image_grid_thw", "video_grid_thw", "second_per_grid_ts")
 
 def supported(model, completions: list) -> bool:
     """Whether `completions` can be scored packed with this model's attention kernel."""
-    if any(isinstance(c, MultiTurnCompletion) for c in completions):
+    if any(isinstance(c, MultiTurnCompletion) or int(c.shape[0]) == 0 for c in completions):
         return False
     impl = getattr(unwrap(model).config.get_text_config(), "_attn_implementation", None)
     return impl in MASK_IMPLEMENTATIONS
