@@ -20,7 +20,7 @@ def test_short_demo_learns(tmp_path, seed):
     env = {**os.environ, "VRFT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "2"}
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "vrft", "demo", "--run-dir", str(run_dir), "--seed", str(seed), "--n", "200",
-           "--test-n", "16", "--datasets", "color", "train.warmup_sft_steps=300", "train.steps=4",
+           "--test-n", "16", "--datasets", "color", "train.warmup_sft_steps=600", "train.steps=4",
            "eval.max_samples=16",
            "checkpoint.every=0", "log.tensorboard=false"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
