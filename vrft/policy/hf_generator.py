@@ -7,12 +7,14 @@ and all P*G rows decode together. This is the same computation as `generate` wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
 
 from vrft.policy.batching import collate
+from vrft.policy.kv_cache import reserve
 from vrft.policy.prompt_inputs import PromptInputs
 from vrft.policy.sampling import SamplingParams, mask_tokens, sample_step
 from vrft.policy.unwrap import core
@@ -28,7 +30,31 @@ class Completion:
     finish_reason: str  # "eos" | "stop" | "length"
 
 
-@torch.no_grad()
+INFERENCE_MODE = True  # decode under torch.inference_mode (no autograd bookkeeping); False: no_grad only
+RESERVE_KV = True  # decode into a preallocated KV cache (vrft.policy.kv_cache) instead of growing it by cat
+
+
+def _sharded(model) -> bool:
+    """FSDP2 (DTensor) and DeepSpeed ZeRO parameters: their gathers are kept out of inference mode."""
+    return any(type(p).__name__ == "DTensor" or hasattr(p, "ds_id") for p in model.parameters())
+
+
+def _decoding_mode(fn):
+    """Run `fn` under inference mode (no grad otherwise) and return ordinary tensors: inference
+    tensors could not be saved for backward or changed in place later."""
+    @functools.wraps(fn)
+    def wrapper(model, *args, **kwargs):
+        fast = INFERENCE_MODE and not _sharded(model)
+        with torch.no_grad(), torch.inference_mode(fast):
+            completions = fn(model, *args, **kwargs)
+        if fast:
+            completions = [replace(c, token_ids=c.token_ids.clone(), logprobs=c.logprobs.clone()) for c in completions]
+        return completions
+
+    return wrapper
+
+
+@_decoding_mode
 def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: SamplingParams, *,
                 suppress_ids: torch.Tensor, eos_ids: list[int], pad_id: int,
                 generator: torch.Generator | None = None,
@@ -48,6 +74,8 @@ def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: S
     else:  # text-only: plain positions (the model's stored deltas belong to an earlier batch)
         rope_deltas = torch.zeros((len(prompts) * n, 1), dtype=torch.long, device=device)
     cache.batch_repeat_interleave(n)
+    if RESERVE_KV:  # room for the whole generation: each step writes in place instead of copying the cache
+        reserve(cache, batch.input_ids.shape[1] + params.max_new_tokens)
     logits = out.logits[:, -1].repeat_interleave(n, 0)
     mask = batch.attention_mask.repeat_interleave(n, 0)
     b = mask.shape[0]
