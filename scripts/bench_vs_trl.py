@@ -58,9 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sides", default="vrft,trl", help="comma-separated: vrft, trl")
     p.add_argument("--ablate", default="",
                    help="extra vrft arms with optimisations turned off, run interleaved with the others: sets "
-                        "separated by ';', each a comma-separated list of shared_prefix, share_vision, "
-                        "shared_rollout (see scripts/bench/run_vrft.py), e.g. 'shared_prefix;shared_prefix,"
-                        "share_vision'")
+                        "separated by ';', each a comma-separated list of fast_decode, shared_prefix, "
+                        "share_vision, shared_rollout (see scripts/bench/run_vrft.py), e.g. "
+                        "'fast_decode;fast_decode,shared_prefix'")
     p.add_argument("--short", action="store_true", help="CI-sized: a much smaller model and 2 steps")
     p.add_argument("--cache-dir", default=None, help="checkpoint and data cache (default $VRFT_CACHE/bench)")
     p.add_argument("--json", default=None, help="also write every run's raw result to this JSON file")

@@ -62,6 +62,8 @@ ABLATIONS = {
                     "shared_prefix off",
     "shared_rollout": "generate like `generate(num_return_sequences=G)`: each prompt copied G times, so G "
                       "prefills and G vision encodings per prompt",
+    "fast_decode": "decode under no_grad into Hugging Face's concatenating KV cache (no inference mode, no "
+                   "preallocated cache)",
 }
 
 
@@ -95,6 +97,10 @@ def apply_ablations(names: list[str]) -> None:
             return comps
 
         policy.Policy.generate = per_sequence_generate
+    if "fast_decode" in names:
+        import vrft.policy.hf_generator as hf
+
+        hf.INFERENCE_MODE = hf.RESERVE_KV = False
     if "share_vision" in names:
         policy.completion_logprobs = functools.partial(policy.completion_logprobs, share_vision=False)
 
