@@ -32,6 +32,7 @@ def test_fast_decoding_equals_plain_decoding(tiny_policy, media_dir, family):
         plain = _generate(policy, prompts, params, inference_mode=False, reserve_kv=False)
         fast = _generate(policy, prompts, params, inference_mode=True, reserve_kv=True)
         assert [c.finish_reason for c in plain] == [c.finish_reason for c in fast]
+        assert not any(c.logprobs.requires_grad for c in plain + fast)  # both decode without autograd
         for a, b in zip(plain, fast):
             assert torch.equal(a.token_ids, b.token_ids) and a.text == b.text
             torch.testing.assert_close(a.logprobs, b.logprobs, atol=1e-6, rtol=0)

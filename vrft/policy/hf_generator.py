@@ -45,7 +45,8 @@ def _decoding_mode(fn):
     @functools.wraps(fn)
     def wrapper(model, *args, **kwargs):
         fast = INFERENCE_MODE and not _sharded(model)
-        with torch.no_grad(), torch.inference_mode(fast):
+        # Not `inference_mode(fast)`: inference_mode(False) turns grad mode back on.
+        with torch.inference_mode() if fast else torch.no_grad():
             completions = fn(model, *args, **kwargs)
         if fast:
             completions = [replace(c, token_ids=c.token_ids.clone(), logprobs=c.logprobs.clone()) for c in completions]
