@@ -12,8 +12,11 @@ subprocesses with the same thread count, so each peak RSS is its own run's.
     python scripts/bench_vs_trl.py --short    # CI-sized: tiny model, 2 steps, no speed threshold
 
 Per-step time is the median over the steps after the warm-up ones, pooled over repeats; CPU-s/step
-is the process's user + system CPU time per step (less sensitive to other load on the machine).
-TRL's GRPOTrainer has no official video input: `--variant video` reports vrft alone.
+is the process's user + system CPU time per step. Every run gets OMP_WAIT_POLICY=PASSIVE (idle
+OpenMP threads sleep rather than spin, which keeps timings sane when other processes share the
+cores). `--ablate` adds vrft arms with optimisations turned off, to measure what each contributes.
+TRL's GRPOTrainer has no official video input: `--variant video` reports vrft alone. Figures and
+method: docs/performance.md.
 """
 
 from __future__ import annotations
