@@ -25,9 +25,9 @@ def test_short_demo_learns(tmp_path, seed):
            "checkpoint.every=0", "log.tensorboard=false"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "| color |" in proc.stdout and "held-out score before" in proc.stdout
+    assert "| dataset | before | after warm-up | after | delta |" in proc.stdout and "| color |" in proc.stdout
     evals = {e["tag"]: e["results"] for e in map(json.loads, open(run_dir / "eval.jsonl"))}
-    before, after = evals["start"], evals["end"]
-    assert set(before) == {"color"}
+    before, warm, after = evals["start"], evals["after-warmup"], evals["end"]
+    assert set(before) == set(warm) == {"color"}
     assert before["color"]["score"] <= 0.3 and after["color"]["score"] >= 0.5, (before["color"], after["color"])
     assert (run_dir / "plots" / "rewards.png").exists() and (run_dir / "metrics.jsonl").exists()

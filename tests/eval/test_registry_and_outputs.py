@@ -8,7 +8,7 @@ import pytest
 
 from vrft.eval.benchmarks import benchmark_for_dataset, get_benchmark, list_benchmarks, register_benchmark
 from vrft.eval.records import PredictionStore
-from vrft.eval.report import before_after_table, compare_table, metrics_table
+from vrft.eval.report import before_after_table, compare_table, metrics_table, stages_table
 from vrft.eval.run import EVAL_CONFIG, check_resume
 
 
@@ -78,6 +78,10 @@ def test_tables(tmp_path):
         compare_table(a, str(tmp_path / "missing"))
     ba = before_after_table({"color": {"score": 0.25}}, {"color": {"score": 0.5}, "gui": {"score": 0.1}})
     assert "| color | 0.2500 | 0.5000 | +0.2500 |" in ba and "| gui | - | 0.1000 | - |" in ba
+    three = stages_table([("before", {"a": {"score": 0.0}}), ("mid", {"a": {"score": 0.75}}),
+                          ("after", {"a": {"score": 0.5}, "b": {"score": 1.0}})])
+    assert three.splitlines()[0] == "| dataset | before | mid | after | delta |"
+    assert "| a | 0.0000 | 0.7500 | 0.5000 | +0.5000 |" in three and "| b | - | - | 1.0000 | - |" in three
 
 
 def test_run_config_merges_benchmark_defaults_and_options(tmp_path):

@@ -60,19 +60,19 @@ def subset_mixture(names: list[str], run_dir: str) -> str:
 
 
 def before_after_table(run_dir: str) -> str:
+    """Each dataset's held-out score before training, after the supervised warm-up (when the run
+    had one) and at the end, from the run's eval.jsonl."""
     import json
 
+    from vrft.eval.report import stages_table
+
     evals = [json.loads(line) for line in open(os.path.join(run_dir, "eval.jsonl"), encoding="utf-8")]
-    start = next((e for e in evals if e["tag"] == "start"), None)
-    end = next((e for e in reversed(evals) if e["tag"] == "end"), None)
-    if start is None or end is None:
+    stages = [("before", next((e for e in evals if e["tag"] == "start"), None)),
+              ("after warm-up", next((e for e in evals if e["tag"] == "after-warmup"), None)),
+              ("after", next((e for e in reversed(evals) if e["tag"] == "end"), None))]
+    if stages[0][1] is None or stages[-1][1] is None:
         return "(no before/after evaluation recorded)"
-    lines = ["| dataset | held-out score before | after | change |", "|---|---:|---:|---:|"]
-    for name in end["results"]:
-        b = start["results"].get(name, {}).get("score", float("nan"))
-        a = end["results"][name]["score"]
-        lines.append(f"| {name} | {b:.3f} | {a:.3f} | {a - b:+.3f} |")
-    return "\n".join(lines)
+    return stages_table([(title, e["results"]) for title, e in stages if e is not None])
 
 
 def run(args) -> int:

@@ -112,6 +112,9 @@ class TrainConfig:
     """Supervised steps on ground-truth completions before RL (teaches the answer format)."""
     warmup_sft_lr: Optional[float] = None
     """Learning rate of the supervised warm-up; null: train.lr."""
+    warmup_sft_lr_schedule: Literal["constant", "cosine", "linear"] = "constant"
+    """Decay of the warm-up learning rate, to 0 at ``warmup_sft_steps`` (a decayed rate settles the
+    supervised loss lower than a constant one; measured in docs/demo.md)."""
 
 
 @dataclass
@@ -163,3 +166,6 @@ class EvalConfig:
     """Evaluate before the first step (the "before" of a before/after comparison)."""
     at_end: bool = True
     """Evaluate after the last step."""
+    after_warmup: bool = True
+    """Evaluate after the supervised warm-up (when there is one), to tell what the warm-up taught
+    from what RL added."""

@@ -21,7 +21,7 @@ _EXPORTS = {
     "list_benchmarks": "benchmarks", "benchmark_for_dataset": "benchmarks",
     "Judgement": "judges", "register_judge": "judges", "judge": "judges",
     "EvalRun": "run", "run_eval": "run",
-    "before_after_table": "report", "compare_table": "report", "metrics_table": "report",
+    "before_after_table": "report", "stages_table": "report", "compare_table": "report", "metrics_table": "report",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -88,9 +88,20 @@ def compare_table(run_a: str, run_b: str) -> str:
 def before_after_table(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]],
                        key: str = "score") -> str:
     """Per-dataset headline before and after training (inputs: :func:`evaluate_mixture_heldout`)."""
-    lines = ["| dataset | before | after | delta |", "|---|---:|---:|---:|"]
-    for name in list(before) + [n for n in after if n not in before]:
-        va, vb = before.get(name, {}).get(key), after.get(name, {}).get(key)
-        delta = f"{vb - va:+.4f}" if va is not None and vb is not None else "-"
-        lines.append(f"| {name} | {fmt(key, va)} | {fmt(key, vb)} | {delta} |")
+    return stages_table([("before", before), ("after", after)], key)
+
+
+def stages_table(stages: list[tuple[str, dict[str, dict[str, float]]]], key: str = "score") -> str:
+    """Per-dataset headline at each named stage of a run (e.g. before, after warm-up, after), with
+    the change from the first stage to the last."""
+    names: list[str] = []
+    for _, results in stages:
+        names += [n for n in results if n not in names]
+    lines = ["| dataset | " + " | ".join(title for title, _ in stages) + " | delta |",
+             "|---|" + "---:|" * (len(stages) + 1)]
+    for name in names:
+        values = [results.get(name, {}).get(key) for _, results in stages]
+        first, last = values[0], values[-1]
+        delta = f"{last - first:+.4f}" if first is not None and last is not None else "-"
+        lines.append(f"| {name} | " + " | ".join(fmt(key, v) for v in values) + f" | {delta} |")
     return "\n".join(lines)

@@ -15,7 +15,8 @@ class RunLogger:
                  ("perf/rollout_s", "roll_s"), ("perf/train_s", "train_s"), ("perf/rss_gb", "rss")]
 
     def __init__(self, run_dir: str, enabled: bool = True, tensorboard: bool = True, wandb_project: str | None = None,
-                 config: dict | None = None):
+                 config: dict | None = None, fresh: bool = False):
+        """fresh: a new run in a used run dir replaces its metrics.jsonl (a resumed run appends)."""
         self.enabled = enabled
         self.run_dir = run_dir
         self._tb = None
@@ -23,7 +24,7 @@ class RunLogger:
         if not enabled:
             return
         os.makedirs(run_dir, exist_ok=True)
-        self._jsonl = open(os.path.join(run_dir, "metrics.jsonl"), "a", encoding="utf-8")
+        self._jsonl = open(os.path.join(run_dir, "metrics.jsonl"), "w" if fresh else "a", encoding="utf-8")
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter

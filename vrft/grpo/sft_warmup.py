@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from vrft.grpo.model_setup import lr_lambda
 from vrft.grpo.rollout import encode_sample, ground_truth_tokens
 
 
@@ -18,6 +19,8 @@ def sft_warmup(trainer):
     lr = cfg.train.warmup_sft_lr or cfg.train.lr
     params = [p for p in policy.model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lr_lambda(cfg.train.warmup_sft_lr_schedule, 0, cfg.train.warmup_sft_steps))
     for _ in range(cfg.train.warmup_sft_steps):
         samples = trainer.sampler.next_batch()
         prompts, targets = [], []
@@ -34,4 +37,5 @@ def sft_warmup(trainer):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip or float("inf"))
         opt.step()
-        yield {"sft/loss": float(loss.detach())}
+        yield {"sft/loss": float(loss.detach()), "sft/lr": sched.get_last_lr()[0]}
+        sched.step()

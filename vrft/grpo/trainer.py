@@ -343,7 +343,9 @@ class GRPOTrainer:
             save_config(cfg, os.path.join(self.run_dir, "config.yaml"))
         resumed = self.resume()
         logger = RunLogger(self.run_dir, enabled=info.is_main, tensorboard=cfg.log.tensorboard,
-                           wandb_project=cfg.log.wandb_project if cfg.log.wandb else None)
+                           wandb_project=cfg.log.wandb_project if cfg.log.wandb else None, fresh=not resumed)
+        if info.is_main and not resumed and os.path.exists(os.path.join(self.run_dir, "eval.jsonl")):
+            os.remove(os.path.join(self.run_dir, "eval.jsonl"))  # a new run's before/after, not an old one's
         if cfg.eval.at_start and not resumed:  # "before" means before any training, warm-up included
             logger.log(0, self.evaluate("start"))
         if not resumed and cfg.train.warmup_sft_steps:
@@ -351,6 +353,8 @@ class GRPOTrainer:
 
             for k, m in enumerate(sft_warmup(self), 1):
                 logger.log(-cfg.train.warmup_sft_steps + k, m)
+            if cfg.eval.after_warmup:
+                logger.log(0, self.evaluate("after-warmup"))
         t0 = time.time()
         last: dict[str, float] = {}
         try:
