@@ -44,6 +44,7 @@ def test_single_process_run_writes_everything(run_overrides, tmp_path):
     assert all(r["step"] != 99 for r in _metrics(run, with_eval_row=True))  # a fresh run replaced the old log
     sft = [r for r in _metrics(run, with_eval_row=True) if "sft/loss" in r]
     assert [r["step"] for r in sft] == [-1, 0] and [r["sft/lr"] for r in sft] == [1e-3, 5e-4]  # linear decay
+    assert all(any(k.startswith(("sft/color/", "sft/grounding/")) for k in r) for r in sft)
     start = _metrics(run, with_eval_row=True)[0]
     assert start["step"] == 0 and 0.0 <= start["eval/color/score"] <= 1.0  # the "before" evaluation
     assert "eval/color/score" in rows[-1] and "eval/grounding/score" not in rows[-1]  # grounding has no held-out

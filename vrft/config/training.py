@@ -34,6 +34,16 @@ class GtInjectionConfig:
 
 
 @dataclass
+class WarmupStageConfig:
+    """One stage of the supervised warm-up's curriculum."""
+
+    datasets: list[str] = field(default_factory=list)
+    """Mixture datasets this stage draws from (in their mixture proportions)."""
+    steps: int = 0
+    """Warm-up steps of this stage."""
+
+
+@dataclass
 class AlgoConfig:
     """The RL algorithm: advantages, loss, clipping, KL, updates per batch."""
 
@@ -112,6 +122,10 @@ class TrainConfig:
     """Supervised steps on ground-truth completions before RL (teaches the answer format)."""
     warmup_sft_lr: Optional[float] = None
     """Learning rate of the supervised warm-up; null: train.lr."""
+    warmup_sft_curriculum: list[WarmupStageConfig] = field(default_factory=list)
+    """Stages run first, in order, each on a subset of the mixture, e.g. ``[{datasets: [color],
+    steps: 300}]``; the rest of ``warmup_sft_steps`` draws from the whole mixture. A tiny random model
+    learns to see colours in 300 steps alone but seldom inside an eight-task mixture (docs/demo.md)."""
     warmup_sft_lr_schedule: Literal["constant", "cosine", "linear"] = "constant"
     """Decay of the warm-up learning rate, to 0 at ``warmup_sft_steps`` (a decayed rate settles the
     supervised loss lower than a constant one; measured in docs/demo.md)."""

@@ -73,6 +73,10 @@ class GRPOTrainer:
         self.mixture = load_mixture_config(cfg.data.config)
         validate_rewards(self.mixture, {s.name for s in list_rewards()})
         self.data = load_datasets(self.mixture)
+        if cfg.train.warmup_sft_steps:
+            from vrft.grpo.sft_warmup import stage_plan
+
+            stage_plan(cfg.train, list(self.data))  # an unknown curriculum dataset fails before the model loads
         self.run_dir = cfg.log.run_dir
         self.resume_path = self._resume_path()
         # Resuming loads the checkpoint's weights through the same from_pretrained path.
