@@ -53,3 +53,8 @@ def test_bad_curriculum_config_names_the_key(value, key):
     with pytest.raises(ConfigError) as info:
         config_from_dict({}, ["train.warmup_sft_steps=10", f"train.warmup_sft_curriculum={value}"], world_size=1)
     assert info.value.key == key
+
+
+def test_no_warmup_ignores_the_curriculum():  # the demo config with train.warmup_sft_steps=0 (a real model)
+    train = _train(["train.warmup_sft_steps=0", "train.warmup_sft_curriculum=[{datasets: [color], steps: 300}]"])
+    assert train.warmup_sft_steps == 0

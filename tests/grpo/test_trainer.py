@@ -46,13 +46,14 @@ def test_single_process_run_writes_everything(run_overrides, tmp_path):
     assert [r["step"] for r in sft] == [-1, 0] and [r["sft/lr"] for r in sft] == [1e-3, 5e-4]  # linear decay
     assert all(any(k.startswith(("sft/color/", "sft/grounding/")) for k in r) for r in sft)
     start = _metrics(run, with_eval_row=True)[0]
-    assert start["step"] == 0 and 0.0 <= start["eval/color/score"] <= 1.0  # the "before" evaluation
+    assert start["step"] == -2 and 0.0 <= start["eval/color/score"] <= 1.0  # "before": ahead of the 2 warm-up steps
     assert "eval/color/score" in rows[-1] and "eval/grounding/score" not in rows[-1]  # grounding has no held-out
     evals = [json.loads(line) for line in open(os.path.join(run, "eval.jsonl"))]
     assert [e["tag"] for e in evals] == ["start", "after-warmup", "end"]
     assert os.path.exists(os.path.join(run, "config.yaml"))
     assert os.listdir(os.path.join(run, "tensorboard"))
-    assert {"rewards.png", "completion_length.png", "mixture_weights.png"} <= set(os.listdir(os.path.join(run, "plots")))
+    assert {"rewards.png", "completion_length.png", "mixture_weights.png", "eval.png", "warmup_loss.png"} <= set(
+        os.listdir(os.path.join(run, "plots")))
     ckpts = sorted(os.listdir(os.path.join(run, "checkpoints")))
     assert ckpts == ["step-000002", "step-000003"]
     model = AutoModelForImageTextToText.from_pretrained(os.path.join(run, "checkpoints", "step-000003", "model"))

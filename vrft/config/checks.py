@@ -199,7 +199,7 @@ def _check_train(cfg: "Config", world_size: int) -> None:
         _need(stage.steps >= 1, f"{key}.steps", f"must be >= 1, got {stage.steps}")
         _need(bool(stage.datasets), f"{key}.datasets", "must name at least one dataset of the mixture")
     staged = sum(stage.steps for stage in t.warmup_sft_curriculum)
-    _need(staged <= t.warmup_sft_steps, "train.warmup_sft_curriculum",
+    _need(t.warmup_sft_steps == 0 or staged <= t.warmup_sft_steps, "train.warmup_sft_curriculum",  # 0: no warm-up
           f"stages take {staged} steps, more than train.warmup_sft_steps={t.warmup_sft_steps}")
     _need(not (t.backend == "single" and world_size > 1), "train.backend",
           f"is 'single' but {world_size} ranks were launched; set train.backend=ddp (or fsdp2 / deepspeed)")

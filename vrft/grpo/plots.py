@@ -1,4 +1,5 @@
-"""PNG plots of a run from its metrics.jsonl: rewards per dataset, completion length, mixture weights."""
+"""PNG plots of a run from its metrics.jsonl: rewards per dataset, completion length, mixture weights,
+held-out scores, warm-up loss."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ def _read(run_dir: str) -> list[dict]:
             line = line.strip()
             if line:
                 rows.append(json.loads(line))
-    # A resumed run appends: keep the last record of each step.
-    by_step = {r["step"]: r for r in rows}
+    # Records of one step merge (the last warm-up step and the evaluation after it share step 0);
+    # a resumed run appends again the steps after its checkpoint: the later values win.
+    by_step: dict[int, dict] = {}
+    for r in rows:
+        by_step.setdefault(r["step"], {}).update(r)
     return [by_step[s] for s in sorted(by_step)]
 
 
@@ -30,11 +34,11 @@ def _plot(rows, keys: list[str], title: str, path: str, ylabel: str) -> bool:
         return False
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     for k in keys:
-        pts = [(r["step"], r[k]) for r in rows if k in r and r["step"] >= 0]
+        pts = [(r["step"], r[k]) for r in rows if k in r]
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], label=k, linewidth=1.2)
     ax.set_title(title)
-    ax.set_xlabel("step")
+    ax.set_xlabel("step (the supervised warm-up's are <= 0)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
@@ -58,6 +62,8 @@ def plot_run(run_dir: str) -> list[str]:
         (["rollout/completion_len"], "Completion length", "completion_length.png", "tokens"),
         ([k for k in keys if k.startswith("mixture/weight/")], "Mixture weights", "mixture_weights.png", "weight"),
         (eval_keys, "Held-out score per dataset", "eval.png", "score"),
+        (["sft/loss"] + [k for k in keys if k.startswith("sft/") and k.endswith("/loss") and k != "sft/loss"],
+         "Supervised warm-up loss per dataset", "warmup_loss.png", "mean token NLL"),
     ]
     written = []
     for ks, title, name, ylabel in plots:

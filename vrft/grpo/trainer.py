@@ -351,7 +351,7 @@ class GRPOTrainer:
         if info.is_main and not resumed and os.path.exists(os.path.join(self.run_dir, "eval.jsonl")):
             os.remove(os.path.join(self.run_dir, "eval.jsonl"))  # a new run's before/after, not an old one's
         if cfg.eval.at_start and not resumed:  # "before" means before any training, warm-up included
-            logger.log(0, self.evaluate("start"))
+            logger.log(-cfg.train.warmup_sft_steps, self.evaluate("start"))  # warm-up steps are -N+1..0
         if not resumed and cfg.train.warmup_sft_steps:
             from vrft.grpo.sft_warmup import sft_warmup
 
