@@ -25,7 +25,8 @@ def test_single_process_run_writes_everything(run_overrides, tmp_path):
     from vrft.grpo.trainer import GRPOTrainer
 
     cfg = load_config(None, run_overrides(**{"checkpoint.every": 2, "train.steps": 3, "log.tensorboard": "true",
-                                             "train.warmup_sft_steps": 2, "train.warmup_sft_lr_schedule": "linear"}))
+                                             "train.warmup_sft_steps": 2, "train.warmup_sft_lr_schedule": "linear",
+                                             "eval.warmup_every": 1}))
     os.makedirs(cfg.log.run_dir)
     for stale in ("metrics.jsonl", "eval.jsonl"):  # an earlier run's files in the same run dir
         with open(os.path.join(cfg.log.run_dir, stale), "w") as f:
@@ -49,7 +50,7 @@ def test_single_process_run_writes_everything(run_overrides, tmp_path):
     assert start["step"] == -2 and 0.0 <= start["eval/color/score"] <= 1.0  # "before": ahead of the 2 warm-up steps
     assert "eval/color/score" in rows[-1] and "eval/grounding/score" not in rows[-1]  # grounding has no held-out
     evals = [json.loads(line) for line in open(os.path.join(run, "eval.jsonl"))]
-    assert [e["tag"] for e in evals] == ["start", "after-warmup", "end"]
+    assert [e["tag"] for e in evals] == ["start", "warmup-1", "after-warmup", "end"]
     assert os.path.exists(os.path.join(run, "config.yaml"))
     assert os.listdir(os.path.join(run, "tensorboard"))
     assert {"rewards.png", "completion_length.png", "mixture_weights.png", "eval.png", "warmup_loss.png"} <= set(

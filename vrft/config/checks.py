@@ -236,3 +236,4 @@ def _check_outputs(cfg: "Config") -> None:
     _need(cfg.log.every >= 1, "log.every", f"must be >= 1, got {cfg.log.every}")
     _need(cfg.eval.every >= 0, "eval.every", f"must be >= 0 (0 disables), got {cfg.eval.every}")
     _need(cfg.eval.max_samples >= 1, "eval.max_samples", f"must be >= 1, got {cfg.eval.max_samples}")
+    _need(cfg.eval.warmup_every >= 0, "eval.warmup_every", f"must be >= 0 (0 disables), got {cfg.eval.warmup_every}")

@@ -180,6 +180,9 @@ class EvalConfig:
     """Evaluate before the first step (the "before" of a before/after comparison)."""
     at_end: bool = True
     """Evaluate after the last step."""
+    warmup_every: int = 0
+    """Evaluate every this many supervised warm-up steps too (a curve of what the warm-up
+    teaches); 0: only after it (``after_warmup``)."""
     after_warmup: bool = True
     """Evaluate after the supervised warm-up (when there is one), to tell what the warm-up taught
     from what RL added."""

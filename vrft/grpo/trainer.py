@@ -355,8 +355,11 @@ class GRPOTrainer:
         if not resumed and cfg.train.warmup_sft_steps:
             from vrft.grpo.sft_warmup import sft_warmup
 
+            n = cfg.train.warmup_sft_steps
             for k, m in enumerate(sft_warmup(self), 1):
-                logger.log(-cfg.train.warmup_sft_steps + k, m)
+                if cfg.eval.warmup_every and k % cfg.eval.warmup_every == 0 and k < n:
+                    m.update(self.evaluate(f"warmup-{k}"))
+                logger.log(-n + k, m)
             if cfg.eval.after_warmup:
                 logger.log(0, self.evaluate("after-warmup"))
         t0 = time.time()
