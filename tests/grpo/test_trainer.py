@@ -50,7 +50,7 @@ def test_single_process_run_writes_everything(run_overrides, tmp_path):
     assert start["step"] == -2 and 0.0 <= start["eval/color/score"] <= 1.0  # "before": ahead of the 2 warm-up steps
     assert "eval/color/score" in rows[-1] and "eval/grounding/score" not in rows[-1]  # grounding has no held-out
     evals = [json.loads(line) for line in open(os.path.join(run, "eval.jsonl"))]
-    assert [e["tag"] for e in evals] == ["start", "warmup-1", "after-warmup", "end"]
+    assert [(e["tag"], e["step"]) for e in evals] == [("start", -2), ("warmup-1", -1), ("after-warmup", 0), ("end", 3)]
     assert os.path.exists(os.path.join(run, "config.yaml"))
     assert os.listdir(os.path.join(run, "tensorboard"))
     assert {"rewards.png", "completion_length.png", "mixture_weights.png", "eval.png", "warmup_loss.png"} <= set(

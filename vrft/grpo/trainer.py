@@ -351,14 +351,15 @@ class GRPOTrainer:
         if info.is_main and not resumed and os.path.exists(os.path.join(self.run_dir, "eval.jsonl")):
             os.remove(os.path.join(self.run_dir, "eval.jsonl"))  # a new run's before/after, not an old one's
         if cfg.eval.at_start and not resumed:  # "before" means before any training, warm-up included
-            logger.log(-cfg.train.warmup_sft_steps, self.evaluate("start"))  # warm-up steps are -N+1..0
+            start = -cfg.train.warmup_sft_steps  # warm-up steps are -N+1..0
+            logger.log(start, self.evaluate("start", start))
         if not resumed and cfg.train.warmup_sft_steps:
             from vrft.grpo.sft_warmup import sft_warmup
 
             n = cfg.train.warmup_sft_steps
             for k, m in enumerate(sft_warmup(self), 1):
                 if cfg.eval.warmup_every and k % cfg.eval.warmup_every == 0 and k < n:
-                    m.update(self.evaluate(f"warmup-{k}"))
+                    m.update(self.evaluate(f"warmup-{k}", -n + k))
                 logger.log(-n + k, m)
             if cfg.eval.after_warmup:
                 logger.log(0, self.evaluate("after-warmup"))
@@ -391,9 +392,11 @@ class GRPOTrainer:
         return last
 
 
-    def evaluate(self, tag: str) -> dict[str, float]:
+    def evaluate(self, tag: str, step: int | None = None) -> dict[str, float]:
         """Greedy evaluation on the held-out splits; metrics `eval/<dataset>/<metric>`, and the
-        per-dataset results appended to `eval.jsonl` in the run dir (tag: start / step-N / end)."""
+        per-dataset results appended to `eval.jsonl` in the run dir (tag: start / warmup-K /
+        after-warmup / step-N / end; step: the logged step, warm-up steps <= 0, default the
+        current training step)."""
         from vrft.eval.api import evaluate_mixture_heldout
 
         cfg = self.cfg
@@ -411,7 +414,7 @@ class GRPOTrainer:
             import json
 
             with open(os.path.join(self.run_dir, "eval.jsonl"), "a", encoding="utf-8") as f:
-                f.write(json.dumps({"tag": tag, "step": self.step, "results": results}) + "\n")
+                f.write(json.dumps({"tag": tag, "step": self.step if step is None else step, "results": results}) + "\n")
         return flat
 
     def check_replicas(self) -> float:
