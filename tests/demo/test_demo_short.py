@@ -1,8 +1,9 @@
 """A shortened `vrft demo`: fresh cache, synthetic data, warm-up + GRPO, before/after table.
 
-It trains on the colour task alone (the full demo mixes eight tasks and runs longer). The margin
-asserted (held-out accuracy from 0 to at least 0.5; chance is 0.25) is below what the run reaches,
-so it holds across seeds; the test is not timed."""
+It trains on the colour task alone (the full demo mixes eight tasks and runs longer). Measured:
+held-out accuracy 0.0 -> 1.0 for seeds 0 and 1 (about 50 s each on 2 cores); the margin asserted
+(from at most 0.3 to at least 0.75; chance is 0.25) leaves room for seed-to-seed variation. The
+test is not timed."""
 
 from __future__ import annotations
 
@@ -29,5 +30,6 @@ def test_short_demo_learns(tmp_path, seed):
     evals = {e["tag"]: e["results"] for e in map(json.loads, open(run_dir / "eval.jsonl"))}
     before, warm, after = evals["start"], evals["after-warmup"], evals["end"]
     assert set(before) == set(warm) == {"color"}
-    assert before["color"]["score"] <= 0.3 and after["color"]["score"] >= 0.5, (before["color"], after["color"])
+    assert before["color"]["score"] <= 0.3, before["color"]
+    assert warm["color"]["score"] >= 0.75 and after["color"]["score"] >= 0.75, (warm["color"], after["color"])
     assert (run_dir / "plots" / "rewards.png").exists() and (run_dir / "metrics.jsonl").exists()
