@@ -127,8 +127,8 @@ class TrainConfig:
     steps: 300}]``; the rest of ``warmup_sft_steps`` draws from the whole mixture. A tiny random model
     learns to see colours in 300 steps alone but seldom inside an eight-task mixture (docs/demo.md)."""
     warmup_sft_lr_schedule: Literal["constant", "cosine", "linear"] = "constant"
-    """Decay of the warm-up learning rate, to 0 at ``warmup_sft_steps`` (a decayed rate settles the
-    supervised loss lower than a constant one; measured in docs/demo.md)."""
+    """Decay of the warm-up learning rate, to 0 at ``warmup_sft_steps`` (the demo keeps it constant:
+    cosine did not help there, docs/demo.md)."""
 
 
 @dataclass
