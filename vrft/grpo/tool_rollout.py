@@ -20,10 +20,17 @@ TRUNCATED = {"length", "max_turns", "max_images", "max_total_tokens"}
 
 def collect_tool_batch(policy: Policy, items: list[tuple[Sample, DatasetConfig]], n: int, params: SamplingParams,
                        *, generator: torch.Generator | None = None, inject_per_group: int = 0,
-                       all_finished=None) -> RolloutBatch:
+                       all_finished=None, engine=None) -> RolloutBatch:
+    """engine: the colocated vLLM engine, or None to generate with the policy (HF)."""
     from vrft.tools.loop import collect_tool_rollouts, trajectory_inputs, trajectory_reward_context
 
-    trajs = collect_tool_rollouts(policy, items, n, params, generator=generator, all_finished=all_finished)
+    backend = None
+    if engine is not None:
+        from vrft.tools.vllm_backend import VLLMBackend
+
+        backend = VLLMBackend(engine)
+    trajs = collect_tool_rollouts(policy, items, n, params, generator=generator, all_finished=all_finished,
+                                  backend=backend)
     prompts, seq_prompt, completions = trajectory_inputs(trajs)
     assert seq_prompt == [t.prompt_index for t in trajs], "trajectories must be prompt-major"
     samples = [s for s, _ in items]

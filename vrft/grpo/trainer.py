@@ -122,12 +122,18 @@ class GRPOTrainer:
         if getattr(self, "_vllm_engine", None) is None:
             from vrft.grpo.model_setup import resolve_model_path
             from vrft.policy.vllm_generator import VLLMGenerator
+            from vrft.tools.loop import DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS
 
             v, r = self.cfg.rollout.vllm, self.cfg.rollout
+            tools = any(d.config.tools.enabled for d in self.data.values())
+            # A tool loop's sequence grows by observations (crops, clips) up to the loop's limits.
+            added = DEFAULT_MAX_IMAGES if tools else 0
             self._vllm_engine = VLLMGenerator(
                 resolve_model_path(self.cfg, self.info), tokenizer=self.policy.tokenizer,
                 suppress_ids=self.policy.suppress_ids, gpu_memory_utilization=v.gpu_memory_utilization,
-                max_model_len=v.max_model_len or r.max_prompt_tokens + r.max_new_tokens,
+                max_model_len=v.max_model_len or r.max_prompt_tokens + (
+                    DEFAULT_MAX_TOTAL_TOKENS if tools else r.max_new_tokens),
+                max_images=8 + added, max_videos=1 + added,
                 tensor_parallel_size=v.tensor_parallel_size, enforce_eager=v.enforce_eager,
                 sleep_mode=v.sleep_mode, sleep_level=v.sleep_level, seed=self.cfg.train.seed + self.info.rank)
             if self.step:  # resumed: the engine starts from the configured weights
@@ -184,7 +190,7 @@ class GRPOTrainer:
         if tools:
             from vrft.grpo.tool_rollout import collect_tool_batch
 
-            tool_batch = collect_tool_batch(self.policy, tools, n, params, **kwargs)
+            tool_batch = collect_tool_batch(self.policy, tools, n, params, engine=self._vllm(), **kwargs)
             batch = tool_batch if batch is None else concat_batches(batch, tool_batch)
         score_rollouts(batch, self.rewards, {n: d.config for n, d in self.data.items()})
         return batch

@@ -41,7 +41,8 @@ def _inner_model(llm):
 class VLLMGenerator:
     def __init__(self, model_path: str, *, tokenizer, suppress_ids: torch.Tensor, gpu_memory_utilization: float = 0.3,
                  max_model_len: int | None = None, tensor_parallel_size: int = 1, enforce_eager: bool = False,
-                 sleep_mode: bool = True, sleep_level: int = 1, seed: int = 0, max_images: int = 8):
+                 sleep_mode: bool = True, sleep_level: int = 1, seed: int = 0, max_images: int = 8,
+                 max_videos: int = 1):
         if not torch.cuda.is_available():
             raise RuntimeError("rollout.backend=vllm needs a CUDA GPU; use rollout.backend=hf on CPU")
         try:
@@ -54,7 +55,8 @@ class VLLMGenerator:
         self.sleep_mode, self.sleep_level = sleep_mode, sleep_level
         self.llm = LLM(model=model_path, gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
                        tensor_parallel_size=tensor_parallel_size, enforce_eager=enforce_eager,
-                       enable_sleep_mode=sleep_mode, seed=seed, limit_mm_per_prompt={"image": max_images, "video": 1})
+                       enable_sleep_mode=sleep_mode, seed=seed,
+                       limit_mm_per_prompt={"image": max_images, "video": max_videos})
         self.asleep = False
 
     def _sampling(self, params: SamplingParams, n: int):
@@ -67,16 +69,19 @@ class VLLMGenerator:
 
     def generate(self, prompts: list[PromptInputs], n: int, params: SamplingParams, media: list[dict],
                  **_unused) -> list[Completion]:
-        """`media[i]`: {"image": [PIL, ...], "video": frames (T, C, H, W)} of prompt i, as the
-        trainer encoded it."""
+        """`media[i]`: {"image": [PIL, ...], "video": frames (T, C, H, W) or a list of them} of
+        prompt i, as the trainer encoded it, in the order of the placeholders in its text."""
         self.wake()
         requests = []
         for p, m in zip(prompts, media):
             mm = {}
             if m.get("image"):
                 mm["image"] = m["image"]
-            if m.get("video") is not None:
-                mm["video"] = m["video"].permute(0, 2, 3, 1).to(torch.uint8).numpy()
+            clips = m.get("video")
+            if clips is not None:  # one clip (frames (T, C, H, W)) or several (a tool loop's zoom-ins)
+                arrays = [c.permute(0, 2, 3, 1).to(torch.uint8).numpy() for c in
+                          ([clips] if torch.is_tensor(clips) else clips)]
+                mm["video"] = arrays[0] if len(arrays) == 1 else arrays
             requests.append({"prompt": p.text, "multi_modal_data": mm} if mm else {"prompt": p.text})
         outputs = self.llm.generate(requests, sampling_params=self._sampling(params, n), use_tqdm=False)
         results = []

@@ -5,15 +5,8 @@ completions per request, prompt-major, each with the sampled token ids, the samp
 and a finish reason ("eos", "stop" at ``</tool_call>``, or "length"). Turn 1 sends one request per
 prompt with ``n = G``; later turns one request per still-active trajectory with ``n = 1``.
 
-Extension point for vLLM (not available here): a backend that turns each request into a vLLM
-prompt. ``TurnRequest.inputs.input_ids`` already holds the expanded vision placeholders in
-order, and ``images`` / ``videos`` the resized media in the same order (prompt media first, then
-each observation's), so the vLLM prompt is
-``{"prompt_token_ids": ids, "multi_modal_data": {"image": images, "video": [v.frames ...]}}``
-(with placeholders collapsed if the vLLM version expects unexpanded ones), sampled with
-``n``, ``temperature``, ``stop=params.stop`` and ``logprobs=0`` so each token's sampled log-prob
-comes back. With prefix caching on, the shared prompt of later turns is not recomputed (the HF
-backend re-prefills the whole sequence each turn).
+vLLM: :class:`vrft.tools.vllm_backend.VLLMBackend` sends each request as its chat text so far
+with the media in placeholder order (the engine uses it when ``rollout.backend: vllm``).
 """
 
 from __future__ import annotations
