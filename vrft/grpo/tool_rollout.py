@@ -18,19 +18,25 @@ from vrft.policy.sampling import SamplingParams
 TRUNCATED = {"length", "max_turns", "max_images", "max_total_tokens"}
 
 
+def tool_backend(policy: Policy, engine=None, generator: torch.Generator | None = None):
+    """The tool loop's generation backend: the colocated vLLM engine's, or HF on the policy."""
+    if engine is not None:
+        from vrft.tools.vllm_backend import VLLMBackend
+
+        return VLLMBackend(engine)
+    from vrft.tools.backend import HFBackend
+
+    return HFBackend(policy, generator)
+
+
 def collect_tool_batch(policy: Policy, items: list[tuple[Sample, DatasetConfig]], n: int, params: SamplingParams,
                        *, generator: torch.Generator | None = None, inject_per_group: int = 0,
                        all_finished=None, engine=None) -> RolloutBatch:
     """engine: the colocated vLLM engine, or None to generate with the policy (HF)."""
     from vrft.tools.loop import collect_tool_rollouts, trajectory_inputs, trajectory_reward_context
 
-    backend = None
-    if engine is not None:
-        from vrft.tools.vllm_backend import VLLMBackend
-
-        backend = VLLMBackend(engine)
     trajs = collect_tool_rollouts(policy, items, n, params, generator=generator, all_finished=all_finished,
-                                  backend=backend)
+                                  backend=tool_backend(policy, engine, generator))
     prompts, seq_prompt, completions = trajectory_inputs(trajs)
     assert seq_prompt == [t.prompt_index for t in trajs], "trajectories must be prompt-major"
     samples = [s for s, _ in items]

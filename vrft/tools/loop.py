@@ -95,6 +95,24 @@ def run_tool_loop(backend: TurnBackend, processor, episodes: Sequence[ToolEpisod
             pending = []
 
 
+def idle_tool_loop(backend: TurnBackend, request: TurnRequest, params: SamplingParams,
+                   all_finished: Callable[[bool], bool]) -> None:
+    """Take part in other ranks' tool loop with no trajectories of one's own (sharded backends,
+    whose every forward is collective): the calls :func:`run_tool_loop` makes on a rank whose
+    trajectories are all done, from the first turn on. ``request``: any prompt (its output is
+    dropped); with media, like the other ranks' prompts, so the vision forwards match too."""
+    idle = lambda _local: all_finished(True)  # noqa: E731
+    backend.generate([request], 1, params, all_finished=idle)
+    while not all_finished(True):
+        backend.generate([request], 1, params, all_finished=idle)
+
+
+def idle_request(policy, sample: Sample, cfg: DatasetConfig) -> TurnRequest:
+    """A turn request for :func:`idle_tool_loop` from any sample (no tools, no trajectories)."""
+    ep = prepare_episode(policy, sample, cfg, tool_names=[], max_turns=1)
+    return TurnRequest(ep.prompt, [im.image for im in ep.images], [ep.video] if ep.video else [], 0, [])
+
+
 def _request(traj: Trajectory, ep: ToolEpisode, turn: int, index: int) -> TurnRequest:
     return TurnRequest(
         inputs=extend_prompt(ep.prompt, traj.completion, traj.text),
