@@ -19,9 +19,9 @@ def test_stage_plan_restricts_then_restores_the_mixture():
     plan = stage_plan(train, ["color", "chart", "gui"])
     mixture = {"color": 0.5, "chart": 0.3, "gui": 0.2}
     assert sorted(plan) == [0, 3, 5]
-    assert plan[0](mixture) == {"color": 0.5, "chart": 0.0, "gui": 0.0}
-    assert plan[3](mixture) == {"color": 0.0, "chart": 0.3, "gui": 0.2}
-    assert plan[5](mixture) == mixture
+    assert stage_weights(mixture, plan[0]) == {"color": 0.5, "chart": 0.0, "gui": 0.0}
+    assert stage_weights(mixture, plan[3]) == {"color": 0.0, "chart": 0.3, "gui": 0.2}
+    assert stage_weights(mixture, plan[5]) == mixture
 
 
 def test_stage_weights_of_a_zero_weight_dataset_are_equal():
@@ -33,7 +33,7 @@ def test_a_stage_draws_only_its_datasets():
                              batch_size=4, seed=0)
     plan = stage_plan(_train(["train.warmup_sft_steps=5", "train.warmup_sft_curriculum=[{datasets: [chart], steps: 3}]"]),
                       sampler.names)
-    sampler.set_weights(plan[0]({"color": 0.5, "chart": 0.5}))
+    sampler.set_weights(stage_weights({"color": 0.5, "chart": 0.5}, plan[0]))
     drawn = {name for _ in range(3) for name, _ in sampler.next_global_indices()}
     assert drawn == {"chart"}
 

@@ -15,24 +15,27 @@ from vrft.grpo.model_setup import lr_lambda
 from vrft.grpo.rollout import encode_sample, ground_truth_tokens
 
 
-def stage_weights(mixture: dict[str, float], keep: frozenset) -> dict[str, float]:
-    """The mixture restricted to `keep` (equal weights there if the mixture gives them none)."""
+def stage_weights(mixture: dict[str, float], keep: frozenset | None) -> dict[str, float]:
+    """The mixture restricted to `keep` (equal weights there if the mixture gives them none);
+    None: the whole mixture."""
+    if keep is None:
+        return dict(mixture)
     if sum(mixture[n] for n in keep) <= 0:
         return {n: float(n in keep) for n in mixture}
     return {n: (w if n in keep else 0.0) for n, w in mixture.items()}
 
 
-def stage_plan(train_cfg, names: list[str]) -> dict:
-    """{first step of a stage: weights(mixture) -> that stage's weights}: curriculum stages keep
-    their datasets' mixture weights and zero the others; then the whole mixture."""
+def stage_plan(train_cfg, names: list[str]) -> dict[int, frozenset | None]:
+    """{first step of a stage: the datasets it draws from}: the curriculum stages in order, then
+    None (the whole mixture)."""
     plan, start = {}, 0
     for i, stage in enumerate(train_cfg.warmup_sft_curriculum):
         unknown = sorted(set(stage.datasets) - set(names))
         if unknown:
             raise ValueError(f"train.warmup_sft_curriculum[{i}].datasets: {unknown} not in the mixture {names}")
-        plan[start] = lambda w, keep=frozenset(stage.datasets): stage_weights(w, keep)
+        plan[start] = frozenset(stage.datasets)
         start += stage.steps
-    plan[start] = dict
+    plan[start] = None
     return plan
 
 
@@ -49,7 +52,7 @@ def sft_warmup(trainer):
     mixture = dict(zip(trainer.sampler.names, trainer.sampler.weights))
     for step in range(cfg.train.warmup_sft_steps):
         if step in plan:
-            trainer.sampler.set_weights(plan[step](mixture))
+            trainer.sampler.set_weights(stage_weights(mixture, plan[step]))
         samples = trainer.sampler.next_batch()
         prompts, targets = [], []
         for s in samples:
