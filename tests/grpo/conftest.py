@@ -5,6 +5,21 @@ from __future__ import annotations
 import pytest
 
 
+def zoom_dataset_yaml(root) -> str:
+    """The synthetic zoom task (written by `vrft.data.synth.generate` under `root`) as a mixture
+    entry with the zoom_in tool enabled."""
+    return f"""
+  - name: zoom
+    format: jsonl
+    task: vqa
+    files: {root}/zoom/train.jsonl
+    prompt_template: no_think
+    rewards: [{{name: answer_match, weight: 1.0}}, {{name: tool_use, weight: 0.2}}]
+    vision: {{max_pixels: 50176}}
+    tools: {{enabled: [zoom_in], max_turns: 2}}
+"""
+
+
 @pytest.fixture(scope="session")
 def small_mixture(tmp_path_factory):
     from vrft.data.synth import generate

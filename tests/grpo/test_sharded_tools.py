@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from tests.grpo.conftest import zoom_dataset_yaml
 from vrft.data.mixture_sampler import MixtureSampler
 
 
@@ -26,16 +27,7 @@ datasets:
     format: jsonl
     files: {root}/color/train.jsonl
     prompt_template: no_think
-    rewards: [{{name: answer_match, weight: 1.0}}]
-  - name: zoom
-    format: jsonl
-    task: vqa
-    files: {root}/zoom/train.jsonl
-    prompt_template: no_think
-    rewards: [{{name: answer_match, weight: 1.0}}, {{name: tool_use, weight: 0.2}}]
-    vision: {{max_pixels: 50176}}
-    tools: {{enabled: [zoom_in], max_turns: 2}}
-""")
+    rewards: [{{name: answer_match, weight: 1.0}}]""" + zoom_dataset_yaml(root))
     return mix
 
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 
+from tests.grpo.conftest import zoom_dataset_yaml
 from vrft.config import load_config
 
 
@@ -188,17 +189,7 @@ def test_grpo_with_zoom_tools_trains_end_to_end(tmp_path, tiny_model_dir):
     root = tmp_path / "synth"
     generate(str(root), ["zoom"], 4, 0, "easy", 2)
     mix = tmp_path / "zoom.yaml"
-    mix.write_text(f"""
-datasets:
-  - name: zoom
-    format: jsonl
-    task: vqa
-    files: {root}/zoom/train.jsonl
-    prompt_template: no_think
-    rewards: [{{name: answer_match, weight: 1.0}}, {{name: tool_use, weight: 0.2}}]
-    vision: {{max_pixels: 50176}}
-    tools: {{enabled: [zoom_in], max_turns: 2}}
-""")
+    mix.write_text("datasets:" + zoom_dataset_yaml(root))
     cfg = load_config(None, [f"data.config={mix}", f"model.name_or_path={tiny_model_dir('qwen2_5_vl')}",
                              f"log.run_dir={tmp_path / 'run'}", "train.steps=2", "rollout.prompts_per_step=2",
                              "rollout.num_generations=2", "rollout.max_new_tokens=8", "checkpoint.every=0",

@@ -192,29 +192,22 @@ class GRPOTrainer:
             else (bool(plain), bool(tools))
         idle_plain, idle_tools = some_plain and not plain, some_tools and not tools
         batch = collect_rollouts(self.policy, plain, n, params, engine=self._vllm(), **kwargs) if plain else None
+        if idle_plain or idle_tools:
+            from vrft.grpo.tool_rollout import tool_backend
+            from vrft.tools.loop import idle_request, idle_tool_loop, idle_turn
         if idle_plain and self._vllm() is None:  # vLLM's forwards are not collective
-            self._idle_generate(tools[0], params, kwargs["all_finished"])
+            idle_turn(tool_backend(self.policy, None, self.generator), idle_request(self.policy, *tools[0]),
+                      params, kwargs["all_finished"])
         if tools:
             from vrft.grpo.tool_rollout import collect_tool_batch
 
             tool_batch = collect_tool_batch(self.policy, tools, n, params, engine=self._vllm(), **kwargs)
             batch = tool_batch if batch is None else concat_batches(batch, tool_batch)
         elif idle_tools:
-            from vrft.grpo.tool_rollout import tool_backend
-            from vrft.tools.loop import idle_request, idle_tool_loop
-
             idle_tool_loop(tool_backend(self.policy, self._vllm(), self.generator),
                            idle_request(self.policy, *plain[0]), params, kwargs["all_finished"])
         score_rollouts(batch, self.rewards, {n: d.config for n, d in self.data.items()})
         return batch
-
-    def _idle_generate(self, item, params, all_finished) -> None:
-        """Decode one dummy prompt in step with the other ranks' plain rollouts; output dropped."""
-        from vrft.grpo.rollout import encode_sample
-
-        prompt = encode_sample(self.policy, item[0], item[1])
-        self.policy.generate([prompt], 1, params, generator=self.generator,
-                             all_finished=lambda _local: all_finished(True))
 
     def train_step(self) -> dict[str, float]:
         from vrft.grpo.advantages import get_advantage

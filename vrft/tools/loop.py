@@ -90,21 +90,25 @@ def run_tool_loop(backend: TurnBackend, processor, episodes: Sequence[ToolEpisod
             reqs = [_request(trajs[i], episodes[trajs[i].prompt_index], turn, i) for i in active]
             pending = list(zip(active, backend.generate(reqs, 1, params, all_finished=all_finished)))
         else:  # other ranks are still generating: decode a dummy row to keep forwards collective
-            idle = replace(requests[0], turn=turn, trajectories=[])
-            backend.generate([idle], 1, params, all_finished=lambda _local: all_finished(True))
+            idle_turn(backend, replace(requests[0], turn=turn, trajectories=[]), params, all_finished)
             pending = []
+
+
+def idle_turn(backend: TurnBackend, request: TurnRequest, params: SamplingParams,
+              all_finished: Callable[[bool], bool]) -> None:
+    """Decode `request` (output dropped) only to keep this rank's forwards collective while other
+    ranks are still generating (sharded backends)."""
+    backend.generate([request], 1, params, all_finished=lambda _local: all_finished(True))
 
 
 def idle_tool_loop(backend: TurnBackend, request: TurnRequest, params: SamplingParams,
                    all_finished: Callable[[bool], bool]) -> None:
-    """Take part in other ranks' tool loop with no trajectories of one's own (sharded backends,
-    whose every forward is collective): the calls :func:`run_tool_loop` makes on a rank whose
-    trajectories are all done, from the first turn on. ``request``: any prompt (its output is
-    dropped); with media, like the other ranks' prompts, so the vision forwards match too."""
-    idle = lambda _local: all_finished(True)  # noqa: E731
-    backend.generate([request], 1, params, all_finished=idle)
+    """Take part in other ranks' tool loop with no trajectories of one's own: the calls
+    :func:`run_tool_loop` makes on a rank whose trajectories are all done, from the first turn on.
+    ``request``: any prompt, with media like the other ranks' prompts so the vision forwards match."""
+    idle_turn(backend, request, params, all_finished)
     while not all_finished(True):
-        backend.generate([request], 1, params, all_finished=idle)
+        idle_turn(backend, request, params, all_finished)
 
 
 def idle_request(policy, sample: Sample, cfg: DatasetConfig) -> TurnRequest:
