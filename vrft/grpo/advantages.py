@@ -44,7 +44,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from vrft.grpo.registry import Registry
+from vrft.registry import Registry
 
 Metrics = dict[str, Tensor]
 AdvantageFn = Callable[..., tuple[Tensor, Metrics]]

@@ -20,7 +20,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from vrft.grpo.registry import Registry
+from vrft.registry import Registry
 
 KLFn = Callable[[Tensor, Tensor], Tensor]
 KL_ESTIMATORS: Registry[KLFn] = Registry("KL estimator")

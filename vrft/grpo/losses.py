@@ -52,7 +52,7 @@ import torch
 from torch import Tensor
 
 from vrft.grpo.kl import kl_penalty
-from vrft.grpo.registry import Registry
+from vrft.registry import Registry
 
 Metrics = dict[str, Tensor]
 LossFn = Callable[..., tuple[Tensor, Metrics]]

@@ -1,4 +1,4 @@
-"""A tiny name -> function registry shared by advantages, losses and KL estimators.
+"""The one generic name -> object registry: advantages, losses, KL estimators, tasks, backends, ...
 
 ``ADVANTAGES = Registry("advantage estimator")``; ``@ADVANTAGES.register("grpo")`` adds a function and
 ``ADVANTAGES.get("gpro")`` raises a ValueError that lists the valid names (and the closest one).
