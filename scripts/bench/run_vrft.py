@@ -120,7 +120,7 @@ def main(spec_path: str, result_path: str) -> None:
         cfg = load_config(None, overrides(spec, run_dir))
         trainer = GRPOTrainer(cfg)
         t_setup = time.time() - t_start
-        from vrft.grpo.rollout import encode_sample
+        from vrft.rollout import encode_sample
 
         data = next(iter(trainer.data.values()))
         prompt_tokens = encode_sample(trainer.policy, data.samples[0], data.config).length

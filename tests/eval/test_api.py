@@ -61,18 +61,18 @@ def test_heldout_oracle_scores_one(tiny_policy, loaded, monkeypatch):
     from vrft.policy.policy import Policy
 
     current = []
-    real = api.collect_rollouts
+    real = api._rollouts
 
-    def collect(policy, items, n, params, **kw):
-        current[:] = [s for s, _ in items]
-        return real(policy, items, n, params, **kw)
+    def rollouts(policy, samples, *args):
+        current[:] = samples
+        return real(policy, samples, *args)
 
-    def generate(policy, prompts, n, params, generator=None, all_finished=None):
+    def generate(policy, prompts, n, params, generator=None, **kw):
         return [Completion(p, torch.zeros(1, dtype=torch.long), torch.zeros(1),
                            render_solution_completion(s, pr.image_frames or None, think=False), "eos")
                 for p, (s, pr) in enumerate(zip(current, prompts)) for _ in range(n)]
 
-    monkeypatch.setattr(api, "collect_rollouts", collect)
+    monkeypatch.setattr(api, "_rollouts", rollouts)
     monkeypatch.setattr(Policy, "generate", generate)
     scores = evaluate_mixture_heldout(tiny_policy(), loaded, max_samples=3)
     assert {k: m["score"] for k, m in scores.items()} == {"color": 1.0, "grounding": 1.0, "gui_type": 1.0}

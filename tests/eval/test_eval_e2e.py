@@ -94,13 +94,13 @@ def oracle(monkeypatch):
     from vrft.data.templates import render_solution_completion
 
     current: list = []
-    real_collect = api.collect_rollouts
+    real_rollouts = api._rollouts
 
-    def collect(policy, items, n, params, **kw):
-        current[:] = [s for s, _ in items]
-        return real_collect(policy, items, n, params, **kw)
+    def rollouts(policy, samples, *args):
+        current[:] = samples
+        return real_rollouts(policy, samples, *args)
 
-    def generate(policy, prompts, n, params, generator=None, all_finished=None):
+    def generate(policy, prompts, n, params, generator=None, **kw):
         out = []
         for p, (sample, prompt) in enumerate(zip(current, prompts)):
             clip = prompt.video_info.clip_start if prompt.video_info else 0.0
@@ -108,7 +108,7 @@ def oracle(monkeypatch):
             out += [Completion(p, torch.zeros(1, dtype=torch.long), torch.zeros(1), text, "eos")] * n
         return out
 
-    monkeypatch.setattr(api, "collect_rollouts", collect)
+    monkeypatch.setattr(api, "_rollouts", rollouts)
     monkeypatch.setattr(Policy, "generate", generate)
 
 
@@ -145,28 +145,29 @@ def test_pass_at_k_with_sampling(tiny_model_dir, eval_data, tmp_path):
 def test_tools_flag_without_the_tool_loop_is_a_clear_error(tiny_model_dir, eval_data, tmp_path, capsys, monkeypatch):
     import sys
 
-    monkeypatch.setitem(sys.modules, "vrft.tools.loop", None)  # an import of it now fails
+    monkeypatch.setitem(sys.modules, "vrft.rollout.loop", None)  # an import of it now fails
     rc = run_cli(eval_argv(tiny_model_dir(), "vqa", eval_data["vqa"], tmp_path / "o", "--tools"))
     assert rc == 2
     err = capsys.readouterr().out
-    assert "tool loop (vrft.tools.loop)" in err and "NotImplementedError" not in err
+    assert "tool loop (vrft.rollout.loop)" in err and "NotImplementedError" not in err
     assert not (tmp_path / "o").exists()  # refused before loading anything
 
 
 def test_tools_flag_runs_the_tool_loop(tiny_model_dir, eval_data, tmp_path, monkeypatch):
-    loop = pytest.importorskip("vrft.tools.loop")
+    import vrft.rollout.collector as collector
+
     calls = []
-    real = loop.collect_tool_rollouts
+    real = collector.prepare_episode
 
-    def spy(policy, items, n, params, **kwargs):
-        calls.append([(cfg.tools.enabled, cfg.tools.max_turns) for _, cfg in items])
-        return real(policy, items, n, params, **kwargs)
+    def spy(policy, sample, cfg, **kwargs):
+        calls.append((cfg.tools.enabled, cfg.tools.max_turns))
+        return real(policy, sample, cfg, **kwargs)
 
-    monkeypatch.setattr(loop, "collect_tool_rollouts", spy)
+    monkeypatch.setattr(collector, "prepare_episode", spy)
     out = tmp_path / "o"
     argv = eval_argv(tiny_model_dir(), "vqa", eval_data["vqa"], out, "--tools", "--max-samples", "2")
     assert run_cli(argv) == 0
-    assert calls == [[(["zoom_in"], 3), (["zoom_in"], 3)]]
+    assert calls == [(["zoom_in"], 3), (["zoom_in"], 3)]
     for r in _lines(out / "predictions.jsonl"):
         assert isinstance(r["trajectory"], str) and isinstance(r["tool_calls"], list)
         assert r["trajectory"].startswith(r["completion"]) or r["tool_calls"]

@@ -165,7 +165,7 @@ def test_two_process_backends_keep_replicas_identical(run_overrides, tmp_path, b
 
 
 def test_dynamic_sampling_keeps_only_groups_with_signal(run_overrides):
-    from vrft.grpo.rollout import group_has_signal
+    from vrft.rollout import group_has_signal
     from vrft.grpo.trainer import GRPOTrainer
 
     # Ground-truth injection gives every group one rewarded sample among unrewarded ones.

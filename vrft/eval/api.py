@@ -9,11 +9,12 @@
     scores = evaluate_mixture_heldout(policy, loaded, max_samples=32)   # {dataset: metrics}
     {name: m["score"] for name, m in scores.items()}                    # headline per dataset, in [0, 1]
 
-Prompts are rendered and encoded by :func:`vrft.grpo.rollout.collect_rollouts` (the dataset's prompt
-template and vision budget, exactly as in training), judged by :mod:`vrft.eval.judges` and scored
-by the benchmark's metric function. Under torchrun, pass the :class:`DistInfo`: samples are
-sharded by rank and every rank gets all predictions and the same metrics back. With a sharded
-model (FSDP2, ZeRO-3) pass ``lockstep=True`` so every rank runs the same number of generate calls.
+Prompts are rolled out by :class:`vrft.rollout.RolloutCollector`, the collector training uses (the
+dataset's prompt template, vision budget and tools, exactly as in training), judged by
+:mod:`vrft.eval.judges` and scored by the benchmark's metric function. Under torchrun, pass the
+process's ``info`` (a ``DistInfo``: ``rank``, ``world``, ``enabled``, ``device``): samples are sharded
+by rank and every rank gets all predictions and the same metrics back. With a sharded model (FSDP2,
+ZeRO-3) pass ``lockstep=True`` so every rank runs the same number of forwards.
 """
 
 from __future__ import annotations
@@ -22,27 +23,25 @@ import importlib
 import logging
 import math
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import torch
+import torch.distributed as dist
 
 from vrft.data.mixture_config import DatasetConfig, ToolsConfig
 from vrft.data.sample import Sample
 from vrft.eval.benchmarks import Benchmark, benchmark_for_dataset, get_benchmark
 from vrft.eval.judges import judge
 from vrft.eval.records import make_record
-from vrft.grpo.distributed import DistInfo, all_gather_object, any_rank
-from vrft.grpo.rollout import collect_rollouts
 from vrft.policy.sampling import SamplingParams
+from vrft.rollout import RolloutBatch, RolloutCollector, all_ranks_done
 
 log = logging.getLogger(__name__)
 
-TOOL_LOOP_MODULE = "vrft.tools.loop"
-TOOL_LOOP_NAMES = ("collect_tool_rollouts", "trajectory_reward_context")
-"""What evaluation uses of the tool loop: ``collect_tool_rollouts(policy, items, n, params, *,
-generator, all_finished) -> list[Trajectory]`` (prompt-major) and
-``trajectory_reward_context(sample, trajectory) -> RewardContext``; a trajectory's ``final_text``
-(its last assistant turn) is what gets judged."""
+TOOL_LOOP_MODULE = "vrft.rollout.loop"
+TOOL_LOOP_NAMES = ("run_turn_loop",)
+"""The turn loop evaluation's tool rollouts run through (with every other rollout)."""
 
 
 class ToolLoopUnavailable(RuntimeError):
@@ -95,18 +94,6 @@ class EvalResult:
 
 # ---- generation ------------------------------------------------------------------------------
 
-@dataclass
-class JudgeBatch:
-    """What judging needs of a batch of rollouts (a :class:`~vrft.grpo.rollout.RolloutBatch` has it too)."""
-
-    samples: list[Sample]  # P
-    seq_prompt: list[int]  # B, prompt-major
-    texts: list[str]  # B, the text judged (the final answer turn with tools)
-    finish_reasons: list[str]  # B
-    contexts: list  # B RewardContext
-    traces: list[str] | None = None  # B, the whole trajectory with tools
-
-
 def tool_loop():
     """The tool loop module; :class:`ToolLoopUnavailable` saying why when it is missing."""
     try:
@@ -141,19 +128,12 @@ def _use_tools(cfg: DatasetConfig, settings: EvalSettings) -> bool:
 
 
 def _rollouts(policy, samples: list[Sample], cfg: DatasetConfig, settings: EvalSettings, tools: bool,
-              generator: torch.Generator, all_finished):
-    params = settings.sampling_params()
-    if tools:
-        loop = tool_loop()
-        trajs = loop.collect_tool_rollouts(policy, [(s, cfg) for s in samples], settings.n, params,
-                                           generator=generator, all_finished=all_finished)
-        return JudgeBatch(samples=samples, seq_prompt=[t.prompt_index for t in trajs],
-                          texts=[t.final_text for t in trajs], finish_reasons=[t.finish_reason for t in trajs],
-                          contexts=[loop.trajectory_reward_context(samples[t.prompt_index], t) for t in trajs],
-                          traces=[t.text for t in trajs])
-    single = replace(cfg, tools=ToolsConfig())  # no tool system prompt without the loop
-    return collect_rollouts(policy, [(s, single) for s in samples], settings.n, params, generator=generator,
-                            all_finished=all_finished)
+              generator: torch.Generator, lockstep) -> RolloutBatch:
+    """Roll out through the training collector; without tools the dataset runs single-turn."""
+    cfg = cfg if tools else replace(cfg, tools=ToolsConfig())  # no tool system prompt without tools
+    configs = {s.dataset: cfg for s in samples}
+    return RolloutCollector(policy, configs, lockstep=lockstep).collect(
+        samples, settings.n, settings.sampling_params(), generator=generator, score=False)
 
 
 def judge_rollouts(batch, bench: Benchmark, require_answer_tag: bool = True) -> list[dict[str, Any]]:
@@ -167,40 +147,49 @@ def judge_rollouts(batch, bench: Benchmark, require_answer_tag: bool = True) -> 
         texts = [batch.texts[i] for i in idx]
         judgements = [judge(bench.judge_for(sample.task), batch.texts[i], batch.contexts[i],
                             require_answer_tag=require_answer_tag) for i in idx]
-        traces = getattr(batch, "traces", None)
+        multi_turn = getattr(batch, "multi_turn", None)
+        traces = [batch.traces[i] for i in idx] if multi_turn and multi_turn[p] else None
         records.append(make_record(sample, batch.contexts[idx[0]], texts, [batch.finish_reasons[i] for i in idx],
-                                   judgements, traces=[traces[i] for i in idx] if traces else None))
+                                   judgements, traces=traces))
     return records
 
 
 def run_sharded(policy, samples: list[Sample], cfg: DatasetConfig, bench: Benchmark, settings: EvalSettings, *,
-                info: DistInfo | None = None, lockstep: bool = False,
+                info=None, lockstep: bool = False,
                 on_records: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
     """Generate and judge ``samples`` (every rank passes the same list; rank r takes every world-th
     one), batch by batch. After each batch the records of all ranks are gathered and handed to
     ``on_records`` (e.g. appended to predictions.jsonl by rank 0). Returns every record, on every
     rank, in the order of ``samples``."""
-    info = info or DistInfo()
+    info = info or SimpleNamespace(rank=0, world=1, enabled=False)
     mine = samples[info.rank::info.world]
     per_rank = math.ceil(len(samples) / info.world)
     n_batches = math.ceil(per_rank / settings.batch_size)
     tools = _use_tools(cfg, settings)
     generator = torch.Generator().manual_seed(settings.seed + info.rank)
-    all_finished = (lambda done: not any_rank(not done, info)) if lockstep and info.enabled else None
+    ranks_done = all_ranks_done(info.device) if lockstep and info.enabled else None
     out: dict[str, dict[str, Any]] = {}
     for b in range(n_batches):
         chunk = mine[b * settings.batch_size:(b + 1) * settings.batch_size]
         records: list[dict[str, Any]] = []
         if chunk:
-            batch = _rollouts(policy, chunk, cfg, settings, tools, generator, all_finished)
+            batch = _rollouts(policy, chunk, cfg, settings, tools, generator, ranks_done)
             records = judge_rollouts(batch, bench, settings.require_answer_tag)
         elif lockstep and info.enabled:  # a sharded model needs every rank in every forward
-            _rollouts(policy, samples[:1], cfg, settings, tools, generator, all_finished)
-        gathered = [r for part in all_gather_object(records, info) for r in part]
+            _rollouts(policy, samples[:1], cfg, settings, tools, generator, ranks_done)
+        gathered = [r for part in _all_gather(records, info) for r in part]
         if on_records is not None:
             on_records(gathered)
         out.update((r["id"], r) for r in gathered)
     return [out[s.id] for s in samples if s.id in out]
+
+
+def _all_gather(obj, info) -> list:
+    if not info.enabled:
+        return [obj]
+    out = [None] * info.world
+    dist.all_gather_object(out, obj)
+    return out
 
 
 # ---- the engine's API ------------------------------------------------------------------------
@@ -222,7 +211,7 @@ def evaluate_samples(policy, samples: list[Sample], dataset_cfg: DatasetConfig, 
                      benchmark: str | Benchmark | None = None, max_new_tokens: int = 256, greedy: bool = True,
                      temperature: float = 1.0, n: int = 1, batch_size: int = 8,
                      require_answer_tag: bool = True, tools: bool | None = None, seed: int = 0,
-                     info: DistInfo | None = None, lockstep: bool = False) -> EvalResult:
+                     info=None, lockstep: bool = False) -> EvalResult:
     """Evaluate ``policy`` on ``samples`` of one dataset; metrics come from ``benchmark`` (inferred
     from the task when None: grounding -> refcoco, detection -> coco_det, chart -> chartqa,
     gui -> screenspot / gui_action, temporal -> charades_sta, vqa / mcq -> accuracy).
@@ -239,7 +228,7 @@ def evaluate_samples(policy, samples: list[Sample], dataset_cfg: DatasetConfig, 
 
 def evaluate_mixture_heldout(policy, loaded_datasets: dict[str, Any], *, max_samples: int | None = None,
                              max_new_tokens: int = 256, greedy: bool = True, batch_size: int = 8,
-                             require_answer_tag: bool = True, info: DistInfo | None = None,
+                             require_answer_tag: bool = True, info=None,
                              lockstep: bool = False,
                              benchmarks: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """``{dataset: metrics}`` over the held-out split of every dataset that has one (the first

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from vrft.grpo.model_setup import lr_lambda
-from vrft.grpo.rollout import encode_sample, ground_truth_tokens
+from vrft.rollout import encode_sample, ground_truth_tokens
 
 
 def stage_weights(mixture: dict[str, float], keep: frozenset | None) -> dict[str, float]:

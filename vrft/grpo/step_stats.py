@@ -8,7 +8,7 @@ import torch
 
 from vrft.data.mixture_learning import DatasetStepStats
 from vrft.grpo.distributed import DistInfo, all_gather_object
-from vrft.grpo.rollout import RolloutBatch
+from vrft.rollout import RolloutBatch
 
 
 def _per_dataset_rows(batch: RolloutBatch) -> dict[str, list[int]]:

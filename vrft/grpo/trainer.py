@@ -23,12 +23,11 @@ import numpy as np
 import torch
 
 from vrft.grpo.distributed import DistInfo, any_rank, barrier, init_distributed, shutdown, wrap_model
-from vrft.grpo.rollout import (RolloutBatch, collect_rollouts, concat_batches, group_has_signal, score_rollouts,
-                               select_groups)
-from vrft.grpo.tool_rollout import TRUNCATED
 from vrft.grpo.step_stats import dataset_step_stats, rollout_metrics
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.policy.sampling import SamplingParams
+from vrft.rollout import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, TRUNCATED, RolloutBatch, RolloutCollector,
+                          group_has_signal)
 
 
 def seed_everything(seed: int) -> None:
@@ -122,7 +121,6 @@ class GRPOTrainer:
         if getattr(self, "_vllm_engine", None) is None:
             from vrft.grpo.model_setup import resolve_model_path
             from vrft.policy.vllm_generator import VLLMGenerator
-            from vrft.tools.loop import DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS
 
             v, r = self.cfg.rollout.vllm, self.cfg.rollout
             tools = any(d.config.tools.enabled for d in self.data.values())
@@ -156,58 +154,38 @@ class GRPOTrainer:
         ds = self.cfg.algo.dynamic_sampling
         if not ds.enabled:
             return batch
+        signal = lambda b: b.select([p for p in range(len(b.samples)) if group_has_signal(b, p)])  # noqa: E731
         want, drawn = len(batch.samples), len(batch.samples)
-        kept = select_groups(batch, [p for p in range(len(batch.samples)) if group_has_signal(batch, p)])
+        kept = signal(batch)
         for _ in range(ds.max_attempts):
             # All ranks draw the same number of times, so their samplers stay in step.
             if not any_rank(len(kept.samples) < want, self.info):
                 break
             more = self._rollout_once()
             drawn += len(more.samples)
-            kept = concat_batches(kept, select_groups(more, [p for p in range(len(more.samples))
-                                                             if group_has_signal(more, p)]))
+            kept = RolloutBatch.concat([kept, signal(more)])
         n_signal = min(want, len(kept.samples))
         self._dynamic_stats = (n_signal, drawn)
-        kept = select_groups(kept, list(range(n_signal)))
+        kept = kept.select(range(n_signal))
         if n_signal < want:
             # Top up with groups without signal (zero advantage, no gradient) so every rank trains on
             # the same number of rows and the backends' collectives stay in step.
             flat = [p for p in range(len(batch.samples)) if not group_has_signal(batch, p)]
-            kept = concat_batches(kept, select_groups(batch, flat[:want - n_signal]))
+            kept = RolloutBatch.concat([kept, batch.select(flat[:want - n_signal])])
         return kept
 
     def _rollout_once(self) -> RolloutBatch:
+        """P prompts, G rollouts each, through the one turn loop (plain prompts are one turn). Sharded
+        backends (every forward collective) keep ranks in lockstep: a rank done early decodes dummies."""
         skip = (lambda s: self.difficulty.should_skip(s.id)) if self.mixture.difficulty.enabled else None
         samples = self.sampler.next_batch(skip=skip)
-        items = [(s, self.data[s.dataset].config) for s in samples]
         sharded = self.cfg.train.backend in ("fsdp2", "deepspeed")
-        kwargs = dict(generator=self.generator, inject_per_group=self._inject_count(),
-                      all_finished=(lambda done: not any_rank(not done, self.info)) if sharded else None)
-        n, params = self.cfg.rollout.num_generations, self.sampling_params()
-        plain = [it for it in items if not it[1].tools.enabled]
-        tools = [it for it in items if it[1].tools.enabled]
-        # Sharded backends: every forward is collective, so a rank without prompts of one kind
-        # still takes part in that phase (plain, then tools), decoding a dummy prompt in step.
-        some_plain, some_tools = (any_rank(bool(plain), self.info), any_rank(bool(tools), self.info)) if sharded \
-            else (bool(plain), bool(tools))
-        idle_plain, idle_tools = some_plain and not plain, some_tools and not tools
-        batch = collect_rollouts(self.policy, plain, n, params, engine=self._vllm(), **kwargs) if plain else None
-        if idle_plain or idle_tools:
-            from vrft.grpo.tool_rollout import tool_backend
-            from vrft.tools.loop import idle_request, idle_tool_loop, idle_turn
-        if idle_plain and self._vllm() is None:  # vLLM's forwards are not collective
-            idle_turn(tool_backend(self.policy, None, self.generator), idle_request(self.policy, *tools[0]),
-                      params, kwargs["all_finished"])
-        if tools:
-            from vrft.grpo.tool_rollout import collect_tool_batch
-
-            tool_batch = collect_tool_batch(self.policy, tools, n, params, engine=self._vllm(), **kwargs)
-            batch = tool_batch if batch is None else concat_batches(batch, tool_batch)
-        elif idle_tools:
-            idle_tool_loop(tool_backend(self.policy, self._vllm(), self.generator),
-                           idle_request(self.policy, *plain[0]), params, kwargs["all_finished"])
-        score_rollouts(batch, self.rewards, {n: d.config for n, d in self.data.items()})
-        return batch
+        collector = RolloutCollector(
+            self.policy, {n: d.config for n, d in self.data.items()}, self.rewards,
+            backend=self.cfg.rollout.backend, vllm_engine=self._vllm(),
+            lockstep=(lambda done: not any_rank(not done, self.info)) if sharded else None)
+        return collector.collect(samples, self.cfg.rollout.num_generations, self.sampling_params(),
+                                 generator=self.generator, inject_per_group=self._inject_count())
 
     def train_step(self) -> dict[str, float]:
         from vrft.grpo.advantages import get_advantage

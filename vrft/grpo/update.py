@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from vrft.grpo.distributed import DistInfo, all_reduce_sum
-from vrft.grpo.rollout import RolloutBatch
+from vrft.rollout import RolloutBatch
 from vrft.policy.policy import Policy
 
 

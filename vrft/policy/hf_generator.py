@@ -59,11 +59,13 @@ def _decoding_mode(fn):
 def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: SamplingParams, *,
                 suppress_ids: torch.Tensor, eos_ids: list[int], pad_id: int,
                 generator: torch.Generator | None = None,
-                all_finished: Callable[[bool], bool] | None = None) -> list[Completion]:
+                all_finished: Callable[[bool], bool] | None = None,
+                stops: list[list[str]] | None = None) -> list[Completion]:
     """`n` completions for each prompt, ordered prompt-major (prompt 0's n samples first).
 
     `all_finished(local_done)` lets sharded backends (FSDP2, ZeRO-3), whose every forward is a
-    collective, keep decoding until all ranks are done."""
+    collective, keep decoding until all ranks are done. `stops[p]`: stop strings of prompt p on top
+    of `params.stop` (the turn loop stops tool prompts at `</tool_call>`, plain ones not)."""
     device = next(model.parameters()).device
     batch = collate(prompts, pad_id, device=device)
     encoded = encode_media(model, prompts)
@@ -87,6 +89,7 @@ def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: S
     done = torch.zeros(b, dtype=torch.bool, device=device)
     reason = ["length"] * b
     stop_at = [None] * b
+    row_stops = [list(params.stop) + list(stops[i // n] if stops else []) for i in range(b)]
     for t in range(params.max_new_tokens):
         logits = mask_tokens(logits, with_eos if t < params.min_new_tokens else suppress)
         tok, lp = sample_step(logits, params, generator)
@@ -97,12 +100,14 @@ def hf_generate(model, tokenizer, prompts: list[PromptInputs], n: int, params: S
         for i in newly.nonzero()[:, 0].tolist():
             reason[i], stop_at[i] = "eos", t + 1
         done |= newly
-        if params.stop:
+        if any(row_stops):
             for i in (~done).nonzero()[:, 0].tolist():
+                if not row_stops[i]:
+                    continue
                 tail = tokenizer.decode(torch.stack(tokens[-8:])[:, i])
-                if any(s in tail for s in params.stop):
+                if any(s in tail for s in row_stops[i]):
                     text = tokenizer.decode(torch.stack(tokens)[:, i])
-                    if any(s in text for s in params.stop):
+                    if any(s in text for s in row_stops[i]):
                         reason[i], stop_at[i] = "stop", t + 1
                         done[i] = True
         finished = bool(done.all())

@@ -85,14 +85,15 @@ class Policy:
 
     # ---- rollouts and log-probs --------------------------------------------------------------
     def generate(self, prompts: list[PromptInputs], n: int, params: SamplingParams,
-                 generator: torch.Generator | None = None, all_finished=None) -> list[Completion]:
+                 generator: torch.Generator | None = None, all_finished=None,
+                 stops: list[list[str]] | None = None) -> list[Completion]:
         was_training = self.model.training
         self.model.eval()
         try:
             # Generation runs on the unwrapped model: no DDP bookkeeping for inference forwards.
             return hf_generate(unwrap(self.model), self.tokenizer, prompts, n, params,
                                suppress_ids=self.suppress_ids, eos_ids=self.eos_ids, pad_id=self.pad_id,
-                               generator=generator, all_finished=all_finished)
+                               generator=generator, all_finished=all_finished, stops=stops)
         finally:
             self.model.train(was_training)
 

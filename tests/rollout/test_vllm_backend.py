@@ -10,8 +10,7 @@ from vrft.data.mixture_config import DatasetConfig, ToolsConfig
 from vrft.data.sample import Sample, VideoRef
 from vrft.policy.sampling import SamplingParams
 from vrft.policy.vllm_generator import VLLMGenerator
-from vrft.tools import ScriptedBackend, prepare_episode, run_tool_loop
-from vrft.tools.vllm_backend import VLLMBackend
+from vrft.rollout import ScriptedBackend, VLLMBackend, prepare_episode, run_turn_loop
 
 ZOOM_B = '<tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [0, 0, 42, 84], "image_index": 1}}</tool_call>'
 ZOOM_A = '<tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [98, 56, 196, 112]}}</tool_call>'
@@ -44,7 +43,7 @@ def test_each_turn_sends_the_text_so_far_and_the_crops_in_order(tiny_policy, med
     policy = tiny_policy("qwen2_5_vl")
     ep = _episode(policy, media_dir, ("a.png", "b.png"))
     engine = StandInEngine(policy.tokenizer, [[ZOOM_B, "<answer>blue</answer>"], [ZOOM_A], ["<answer>red</answer>"]])
-    t, other = run_tool_loop(VLLMBackend(engine), policy.processor, [ep], 2, SamplingParams(max_new_tokens=64))
+    t, other = run_turn_loop(VLLMBackend(engine=engine), policy.processor, [ep], 2, SamplingParams(max_new_tokens=64))
     assert [(n, len(texts)) for n, texts, _ in engine.calls] == [(2, 1), (1, 1), (1, 1)]
     assert (t.final_text, t.n_calls, other.final_text) == ("<answer>red</answer>", 2, "<answer>blue</answer>")
     sizes = [[im.size for im in media["image"]] for _, _, calls in engine.calls for media in calls]
@@ -61,7 +60,7 @@ def test_video_clips_follow_the_prompt_video(tiny_policy, media_dir):
     policy = tiny_policy("qwen2_5_vl")
     ep = _episode(policy, media_dir, (), video="v.mp4", tools=("zoom_in_video",))
     engine = StandInEngine(policy.tokenizer, [[CLIP], ["<answer>red</answer>"]])
-    (t,) = run_tool_loop(VLLMBackend(engine), policy.processor, [ep], 1, SamplingParams(max_new_tokens=64))
+    (t,) = run_turn_loop(VLLMBackend(engine=engine), policy.processor, [ep], 1, SamplingParams(max_new_tokens=64))
     assert t.n_calls == 1 and t.tool_calls[0].valid
     _, (text,), (media,) = engine.calls[1]
     assert len(media["video"]) == 2 and text.count("<|video_pad|>") == 2

@@ -25,6 +25,7 @@ from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
 # max_new_tokens), "max_turns" (a tool call on the last allowed turn), "max_images" (a call whose
 # media would pass max_images), "max_total_tokens".
 FINISH_REASONS = ("eos", "stop", "length", "max_turns", "max_images", "max_total_tokens")
+TRUNCATED = {"length", "max_turns", "max_images", "max_total_tokens"}
 
 
 @dataclass

@@ -10,7 +10,8 @@ import torch
 from vrft.data.mixture_config import DatasetConfig, ToolsConfig
 from vrft.data.sample import Sample, VideoRef
 from vrft.policy.sampling import SamplingParams
-from vrft.tools import HFBackend, ScriptedBackend, prepare_episode, run_tool_loop, trajectory_logprobs
+from vrft.rollout import (HFBackend, RolloutCollector, ScriptedBackend, prepare_episode, run_turn_loop,
+                          trajectory_logprobs)
 
 CALLS = {
     "image": '<tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [0, 0, 40, 80], "image_index": 1}}</tool_call>',
@@ -21,14 +22,16 @@ CALLS = {
 class FirstTurnScripted:
     """Turn 1 is the scripted tool call; later turns are sampled from the model."""
 
+    collective = True
+
     def __init__(self, policy, text, generator):
         self.scripted = ScriptedBackend(policy.tokenizer, lambda i, turn: text)
-        self.hf = HFBackend(policy, generator)
+        self.hf, self.generator = HFBackend(policy), generator
 
-    def generate(self, requests, n, params, *, all_finished=None):
+    def generate(self, requests, n, params, *, generator=None, lockstep=None):
         if requests[0].turn == 0:
             return self.scripted.generate(requests, n, replace(params, max_new_tokens=64))
-        return self.hf.generate(requests, n, params, all_finished=all_finished)
+        return self.hf.generate(requests, n, params, generator=self.generator, lockstep=lockstep)
 
 
 def _trajectories(policy, media_dir, kind, seed=0):
@@ -40,7 +43,7 @@ def _trajectories(policy, media_dir, kind, seed=0):
                         tools=ToolsConfig(enabled=["zoom_in", "zoom_in_video"], max_turns=3))
     ep = prepare_episode(policy, sample, cfg)
     backend = FirstTurnScripted(policy, CALLS[kind], torch.Generator().manual_seed(seed))
-    trajs = run_tool_loop(backend, policy.processor, [ep], 2, SamplingParams(max_new_tokens=10))
+    trajs = run_turn_loop(backend, policy.processor, [ep], 2, SamplingParams(max_new_tokens=10))
     return ep, trajs
 
 
@@ -103,22 +106,21 @@ def test_mixed_batch_of_plain_and_multiturn_completions(tiny_policy, media_dir):
     assert mixed.loss_masks[1].tolist() == [1.0] * len(plain)
 
 
-def test_collect_tool_rollouts_with_hf_generation(tiny_policy, media_dir):
+def test_collector_tool_rollouts_with_hf_generation(tiny_policy, media_dir):
     """The engine's entry point: real generation from turn 1, prompt-major, log-probs match."""
-    from vrft.tools import collect_tool_rollout, collect_tool_rollouts
-
     policy = tiny_policy("qwen2_5_vl")
     cfg = DatasetConfig(name="t", format="jsonl", files=["t.jsonl"], task="vqa", rewards=[],
                         tools=ToolsConfig(enabled=["zoom_in"], max_turns=2))
-    items = [(Sample(id=f"t/{k}", dataset="t", task="vqa", prompt="Colour?", solution={"answer": "red"},
-                     images=[str(media_dir / "a.png")]), cfg) for k in range(2)]
-    trajs = collect_tool_rollouts(policy, items, 2, SamplingParams(max_new_tokens=8),
-                                  generator=torch.Generator().manual_seed(0))
+    samples = [Sample(id=f"t/{k}", dataset="t", task="vqa", prompt="Colour?", solution={"answer": "red"},
+                      images=[str(media_dir / "a.png")]) for k in range(2)]
+    collector = RolloutCollector(policy, {"t": cfg})
+    trajs = collector.trajectories(collector.episodes(samples), 2, SamplingParams(max_new_tokens=8),
+                                   generator=torch.Generator().manual_seed(0))
     assert [t.prompt_index for t in trajs] == [0, 0, 1, 1] and all(t.done for t in trajs)
     with torch.no_grad():
         out = trajectory_logprobs(policy, trajs)
     for t, lp in zip(trajs, out.logprobs):
         keep = t.loss_mask.bool()
         torch.testing.assert_close(lp[keep], t.sampler_logprobs[keep], atol=2e-5, rtol=0)
-    one = collect_tool_rollout(policy, items[0][0], cfg, SamplingParams(max_new_tokens=8, temperature=0))
-    assert one.prompt_index == 0 and one.turns
+    one = collector.collect(samples[:1], 1, SamplingParams(max_new_tokens=8, temperature=0))
+    assert one.seq_prompt == [0] and one.multi_turn == [True] and one.rewards is None

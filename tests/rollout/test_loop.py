@@ -7,7 +7,7 @@ import torch
 from vrft.data.mixture_config import DatasetConfig, ToolsConfig
 from vrft.data.sample import Sample, VideoRef
 from vrft.policy.sampling import SamplingParams
-from vrft.tools import ScriptedBackend, prepare_episode, run_tool_loop, trajectory_inputs, trajectory_reward_context
+from vrft.rollout import ScriptedBackend, prepare_episode, run_turn_loop, trajectory_inputs, trajectory_reward_context
 
 ZOOM_B = ('<think>zoom</think><tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [0, 0, 42, 84], '
           '"image_index": 1}}</tool_call>')
@@ -34,7 +34,7 @@ def _sample(media_dir, images=("a.png", "b.png"), video=None, sid="t/1"):
 
 def _run(policy, episodes, script, n, max_new_tokens=64, **limits):
     backend = ScriptedBackend(policy.tokenizer, script)
-    trajs = run_tool_loop(backend, policy.processor, episodes, n, SamplingParams(max_new_tokens=max_new_tokens),
+    trajs = run_turn_loop(backend, policy.processor, episodes, n, SamplingParams(max_new_tokens=max_new_tokens),
                           **limits)
     return trajs, backend
 
@@ -198,7 +198,7 @@ def test_video_tool_on_an_image_task(policy, media_dir):
 
 def test_rank_sync_keeps_an_idle_rank_decoding(policy, media_dir):
     """Under a sharded backend every forward is collective: a rank whose trajectories are done keeps
-    generating (a dummy row) until all_finished says every rank is done."""
+    generating (a dummy row) until lockstep says every rank is done."""
     ep = prepare_episode(policy, _sample(media_dir), _cfg())
     seen = []
 
@@ -207,6 +207,6 @@ def test_rank_sync_keeps_an_idle_rank_decoding(policy, media_dir):
         return local_done and len(seen) >= 3  # another rank needs two more turns
 
     backend = ScriptedBackend(policy.tokenizer, lambda i, turn: "<answer>red</answer>")
-    (t,) = run_tool_loop(backend, policy.processor, [ep], 1, SamplingParams(), all_finished=all_finished)
+    (t,) = run_turn_loop(backend, policy.processor, [ep], 1, SamplingParams(), lockstep=all_finished)
     assert backend.calls == [(1, 1), (1, 1), (1, 1)] and seen == [True, True, True]
     assert t.turns == ["<answer>red</answer>"] and t.finish_reason == "eos"

@@ -1,0 +1,110 @@
+"""Generation backends behind one interface: one batched call per turn of the turn loop.
+
+A backend answers ``generate(requests, n, params, *, generator=None, lockstep=None) -> list[Completion]``:
+``n`` completions per request, prompt-major, each with the sampled token ids, the sampler's log-probs
+and a finish reason ("eos", "stop" at one of the request's stop strings, or "length"). Turn 1 sends one
+request per prompt with ``n = G``; later turns one request per still-active trajectory with ``n = 1``.
+
+``collective``: whether the backend's forwards are collectives of a sharded training model (HF on
+FSDP2 / ZeRO-3). The turn loop then keeps an idle rank decoding a dummy request in step; ``lockstep``
+is passed down so the decode steps inside a call stay matched too.
+
+Backends are chosen by name (``BACKENDS.get("hf")(policy, engine=...)``):
+
+- ``hf``: generation with the training model itself (:meth:`vrft.policy.policy.Policy.generate`);
+- ``vllm``: the colocated :class:`vrft.policy.vllm_generator.VLLMGenerator` (GPU only). Each request
+  goes as its chat text so far with the media in placeholder order (the prompt's images, then every
+  crop the tools returned; the prompt's video, then every clip). vLLM re-tokenizes that text, so the
+  trainer scores every trajectory with its own tokens (old log-probs + truncated importance sampling);
+- ``scripted``: :class:`vrft.rollout.scripted.ScriptedBackend` (tests, debugging).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable, Protocol, Sequence
+
+import torch
+from PIL import Image
+
+from vrft.policy.hf_generator import Completion
+from vrft.policy.media import LoadedVideo
+from vrft.policy.prompt_inputs import PromptInputs
+from vrft.policy.sampling import SamplingParams
+from vrft.registry import Registry
+
+Lockstep = Callable[[bool], bool]
+"""``lockstep(this_rank_done) -> every_rank_done`` (sharded backends); None in a single process."""
+
+
+@dataclass
+class TurnRequest:
+    """The sequence so far of one prompt (turn 1) or one trajectory (later turns)."""
+
+    inputs: PromptInputs  # model inputs: the prompt plus every earlier turn and observation
+    images: list[Image.Image] = field(default_factory=list)  # resized, in token order
+    videos: list[LoadedVideo] = field(default_factory=list)  # in token order
+    turn: int = 0  # 0-based index of the assistant turn being generated
+    trajectories: list[int] = field(default_factory=list)  # the trajectory ids the n completions go to
+    stop: list[str] = field(default_factory=list)  # stop strings of this request on top of params.stop
+
+
+class GenerationBackend(Protocol):
+    collective: bool
+
+    def generate(self, requests: Sequence[TurnRequest], n: int, params: SamplingParams, *,
+                 generator: torch.Generator | None = None, lockstep: Lockstep | None = None) -> list[Completion]: ...
+
+
+BACKENDS: Registry = Registry("rollout backend")
+"""Factories ``(policy, *, engine=None, **kwargs) -> GenerationBackend`` by name."""
+
+
+@BACKENDS.register("hf")
+class HFBackend:
+    """Generation with the training model itself; its forwards are collective under FSDP2 / ZeRO-3."""
+
+    collective = True
+
+    def __init__(self, policy, **_unused) -> None:
+        self.policy = policy
+
+    def generate(self, requests, n, params, *, generator=None, lockstep=None):
+        stops = [list(r.stop) for r in requests]
+        kwargs = {"all_finished": lockstep} if lockstep is not None else {}
+        if any(stops):
+            kwargs["stops"] = stops
+        return self.policy.generate([r.inputs for r in requests], n, params, generator=generator, **kwargs)
+
+
+@BACKENDS.register("vllm")
+class VLLMBackend:
+    """The colocated vLLM engine; not collective with the training ranks (``lockstep`` unused)."""
+
+    collective = False
+
+    def __init__(self, policy=None, *, engine=None, **_unused) -> None:
+        """engine: a :class:`VLLMGenerator` (anything with its ``generate(prompts, n, params, media)``)."""
+        if engine is None:
+            raise ValueError("rollout backend 'vllm' needs the vLLM engine (rollout.backend: vllm creates it)")
+        self.engine = engine
+
+    @staticmethod
+    def media(request: TurnRequest) -> dict:
+        """The request's images and video clips in the order their placeholders appear."""
+        return {"image": list(request.images), "video": [v.frames for v in request.videos] or None}
+
+    def generate(self, requests, n, params, *, generator=None, lockstep=None):
+        # One engine call per distinct stop set (plain and tool prompts stop differently), in order.
+        out: list[Completion | None] = [None] * (len(requests) * n)
+        groups: dict[tuple, list[int]] = {}
+        for k, r in enumerate(requests):
+            groups.setdefault(tuple(r.stop), []).append(k)
+        for stop, idx in groups.items():
+            p = replace(params, stop=list(dict.fromkeys([*params.stop, *stop])))
+            comps = self.engine.generate([requests[k].inputs for k in idx], n, p,
+                                         [self.media(requests[k]) for k in idx])
+            for j, c in enumerate(comps):
+                k = idx[j // n]
+                out[k * n + j % n] = replace(c, prompt_index=k)
+        return out
