@@ -50,3 +50,11 @@ def test_soak_prints_rss_curve_and_verdict():
     assert "media cache" in out and "tensors" in out
     assert re.search(r"^soak: (PASS|FAIL): growth after warm-up [+-][0-9.]+% \(goal <= 5%\)$", out, re.M)
     assert "Python allocations that grew most" in out
+
+
+@pytest.mark.slow
+def test_bench_rollout_prints_the_episode_to_single_turn_ratio():
+    run = _script("bench_rollout.py", ["--prompts", "1", "-G", "2", "--final-tokens", "8", "--repeats", "1",
+                                       "--threads", "1", "--size", "hidden=32,intermediate=64"])
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert re.search(r"^ratio episode / single-turn: [0-9.]+x", run.stdout, re.M), run.stdout

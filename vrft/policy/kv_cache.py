@@ -44,8 +44,10 @@ class ReservedLayer(DynamicLayer):
 
 def reserve(cache, capacity: int) -> None:
     """Give every filled plain dynamic layer of `cache` room for `capacity` positions (other layer
-    kinds, e.g. sliding-window ones, are left as they are)."""
+    kinds, e.g. sliding-window ones, are left as they are). A reserved layer whose rows were since
+    selected (a later turn continuing some rows) gets a new buffer."""
     for layer in getattr(cache, "layers", []):
-        if type(layer) is DynamicLayer and layer.is_initialized and layer.keys is not None and layer.keys.numel():
+        if type(layer) in (DynamicLayer, ReservedLayer) and layer.is_initialized and layer.keys is not None \
+                and layer.keys.numel():
             layer.__class__ = ReservedLayer
             layer.reserve(capacity)

@@ -26,6 +26,7 @@ from vrft.policy.messages import build_messages
 from vrft.policy.prompt_inputs import PromptInputs, encode_prompt
 from vrft.policy.sampling import SamplingParams
 from vrft.policy.tiny_tokenizer import VISION_SPECIAL_TOKENS
+from vrft.policy.turn_cache import hf_continue
 from vrft.policy.unwrap import strip_parallel, unwrap
 
 
@@ -86,12 +87,27 @@ class Policy:
     # ---- rollouts and log-probs --------------------------------------------------------------
     def generate(self, prompts: list[PromptInputs], n: int, params: SamplingParams,
                  generator: torch.Generator | None = None, all_finished=None,
-                 stops: list[list[str]] | None = None) -> list[Completion]:
+                 stops: list[list[str]] | None = None, keep_state: bool = False) -> list[Completion]:
+        """`keep_state`: each completion's `resume` can continue it (:meth:`continue_generate`)."""
         was_training = self.model.training
         self.model.eval()
         try:
             # Generation runs on the unwrapped model: no DDP bookkeeping for inference forwards.
             return hf_generate(unwrap(self.model), self.tokenizer, prompts, n, params,
+                               suppress_ids=self.suppress_ids, eos_ids=self.eos_ids, pad_id=self.pad_id,
+                               generator=generator, all_finished=all_finished, stops=stops, keep_state=keep_state)
+        finally:
+            self.model.train(was_training)
+
+    def continue_generate(self, sequences: list[PromptInputs], resumes: list, params: SamplingParams,
+                          generator: torch.Generator | None = None, all_finished=None,
+                          stops: list[list[str]] | None = None) -> list[Completion]:
+        """One completion per sequence, each continuing the KV cache of an earlier completion
+        (``resume``) with only the tokens and media it does not hold yet (:mod:`vrft.policy.turn_cache`)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return hf_continue(unwrap(self.model), self.tokenizer, sequences, resumes, params,
                                suppress_ids=self.suppress_ids, eos_ids=self.eos_ids, pad_id=self.pad_id,
                                generator=generator, all_finished=all_finished, stops=stops)
         finally:

@@ -22,7 +22,7 @@ Backends are chosen by name (``BACKENDS.get("hf")(policy, engine=...)``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import torch
 from PIL import Image
@@ -30,7 +30,10 @@ from PIL import Image
 from vrft.policy.hf_generator import Completion
 from vrft.policy.media import LoadedVideo
 from vrft.policy.prompt_inputs import PromptInputs
+from vrft.policy.hf_generator import _sharded
 from vrft.policy.sampling import SamplingParams
+from vrft.policy.turn_cache import can_continue
+from vrft.policy.unwrap import unwrap
 from vrft.registry import Registry
 
 Lockstep = Callable[[bool], bool]
@@ -47,6 +50,8 @@ class TurnRequest:
     turn: int = 0  # 0-based index of the assistant turn being generated
     trajectories: list[int] = field(default_factory=list)  # the trajectory ids the n completions go to
     stop: list[str] = field(default_factory=list)  # stop strings of this request on top of params.stop
+    multi_turn: bool = False  # the sequence may get another turn (a backend may keep its state)
+    resume: Any = None  # backend state of the previous turn (HF: the KV cache row to continue)
 
 
 class GenerationBackend(Protocol):
@@ -62,19 +67,31 @@ BACKENDS: Registry = Registry("rollout backend")
 
 @BACKENDS.register("hf")
 class HFBackend:
-    """Generation with the training model itself; its forwards are collective under FSDP2 / ZeRO-3."""
+    """Generation with the training model itself; its forwards are collective under FSDP2 / ZeRO-3.
+
+    ``keep_kv``: a multi-turn sequence's next turn continues the KV cache of its previous turn (only
+    the new tokens and media pass through the model; :mod:`vrft.policy.turn_cache`) instead of
+    re-prefilling the whole sequence. Unsharded models only (sharded ones always re-prefill)."""
 
     collective = True
 
-    def __init__(self, policy, **_unused) -> None:
+    def __init__(self, policy, *, keep_kv: bool = True, **_unused) -> None:
         self.policy = policy
+        self.keep_kv = keep_kv and not _sharded(unwrap(policy.model))
 
     def generate(self, requests, n, params, *, generator=None, lockstep=None):
         stops = [list(r.stop) for r in requests]
         kwargs = {"all_finished": lockstep} if lockstep is not None else {}
         if any(stops):
             kwargs["stops"] = stops
-        return self.policy.generate([r.inputs for r in requests], n, params, generator=generator, **kwargs)
+        inputs = [r.inputs for r in requests]
+        if self.keep_kv and n == 1 and can_continue([r.resume for r in requests], inputs):
+            return self.policy.continue_generate(inputs, [r.resume for r in requests], params, generator=generator,
+                                                 **kwargs)
+        keep = self.keep_kv and any(r.multi_turn and r.trajectories for r in requests)
+        if keep:
+            kwargs["keep_state"] = True
+        return self.policy.generate(inputs, n, params, generator=generator, **kwargs)
 
 
 @BACKENDS.register("vllm")

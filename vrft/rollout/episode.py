@@ -44,7 +44,8 @@ class Episode:
     def request(self, trajectories: list[int]) -> TurnRequest:
         """The first turn's request (``trajectories``: the ids its completions go to; [] for a dummy)."""
         return TurnRequest(self.prompt, [im.image for im in self.images], [self.video] if self.video else [], 0,
-                           list(trajectories), [TOOL_CALL_CLOSE] if self.uses_tools else [])
+                           list(trajectories), [TOOL_CALL_CLOSE] if self.uses_tools else [],
+                           multi_turn=self.uses_tools and self.max_turns > 1)
 
 
 def vision_settings_for(cfg: DatasetConfig) -> VisionSettings:

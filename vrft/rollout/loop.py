@@ -73,12 +73,14 @@ def _request(traj: Trajectory, ep: Episode, turn: int, index: int) -> TurnReques
         images=[im.image for im in ep.images] + [im.image for im in traj.images],
         videos=([ep.video] if ep.video else []) + traj.videos,
         turn=turn, trajectories=[index], stop=[TOOL_CALL_CLOSE] if ep.uses_tools else [],
+        multi_turn=len(traj.turns) + 1 < ep.max_turns, resume=traj.resume,
     )
 
 
 def _advance(traj: Trajectory, ep: Episode, comp, processor, max_images: int, max_total_tokens: int) -> None:
     """Append one generated turn; run its tool call and append the observation, or finish."""
     ids, logps, text, reason = comp.token_ids, comp.logprobs, comp.text, comp.finish_reason
+    traj.resume = getattr(comp, "resume", None)  # the backend's state to continue from (dropped when done)
     if not ep.uses_tools:  # a plain prompt: the turn is the answer, as generated
         traj.add_turn(ids, logps, text)
         return traj.finish(reason)

@@ -12,6 +12,7 @@ closes the turn: loss 0).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -41,6 +42,7 @@ class Trajectory:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str = ""
     truncated_reason: str | None = None
+    resume: Any = field(default=None, repr=False)  # the backend's state to continue the next turn from
 
     # ---- views -------------------------------------------------------------------------------
     @property
@@ -113,4 +115,5 @@ class Trajectory:
     def finish(self, reason: str) -> None:
         assert reason in FINISH_REASONS, reason
         self.finish_reason = reason
+        self.resume = None  # frees the backend's state (a KV cache) of a finished trajectory
         self.truncated_reason = None if reason in ("eos", "stop") else reason
