@@ -80,7 +80,7 @@ def _run(policy, media_dir, monkeypatch, keep_kv, video=False):
     return ep, trajs, forced
 
 
-@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
 def test_kv_cache_kept_across_turns(tiny_policy, media_dir, monkeypatch, family):
     policy = tiny_policy(family)
     ep, cached, seen = _run(policy, media_dir, monkeypatch, keep_kv=True)

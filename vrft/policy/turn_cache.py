@@ -39,7 +39,7 @@ def can_continue(resumes: list, inputs: list[PromptInputs]) -> bool:
     if not resumes or any(r is None for r in resumes):
         return False
     state = resumes[0][0]
-    if any(r[0] is not state for r in resumes):
+    if state.cache is None or any(r[0] is not state for r in resumes):
         return False
     for (_, row), p in zip(resumes, inputs):
         ids = state.ids[row]
@@ -66,7 +66,7 @@ def hf_continue(model, tokenizer, inputs: list[PromptInputs], resumes: list, par
     device = next(model.parameters()).device
     state: DecodeState = resumes[0][0]
     rows = [r for _, r in resumes]
-    cache = state.cache
+    cache, state.cache = state.cache, None  # selected in place: the old rows cannot be continued again
     cache.batch_select_indices(torch.tensor(rows, device=device))
     real = state.real[rows]
     b = len(inputs)
