@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from vrft.data.load import load_dataset, load_datasets
-from vrft.data.mixture import MixtureData, step_stats
+from vrft.data.mixture import GroupOutcome, MixtureData, step_stats
 from vrft.data.mixture_config import parse_mixture_config
 from vrft.data.problems import DataValidationError
 
@@ -98,8 +98,8 @@ def test_mixture_data_build_observe_resume(data_dir):
             batch = data.next_batch()
             out.append([s.id for s in batch])
             # x is solved (no signal), y is half solved (signal)
-            groups = [(s, [1.0] * 4, [0.0] * 4) if s.dataset == "x" else (s, [1, 0, 1, 0], [1, -1, 1, -1])
-                      for s in batch]
+            groups = [GroupOutcome(s.dataset, s.id, (1.0,) * 4, (1.0,) * 4, (0.0,) * 4) if s.dataset == "x"
+                      else GroupOutcome(s.dataset, s.id, (1, 0, 1, 0), (1, 0, 1, 0), (1, -1, 1, -1)) for s in batch]
             metrics = data.observe(groups)
         return out, metrics
 

@@ -35,7 +35,7 @@ def _worker(rank: int, port: int, out) -> None:
 
     import vrft.eval.api as api
     from vrft.eval.benchmarks import get_benchmark
-    from vrft.grpo.distributed import DistInfo
+    from vrft.parallel.dist import DistInfo
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)

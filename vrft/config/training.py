@@ -164,6 +164,10 @@ class LogConfig:
     """Redraw PNG plots of the main metrics in run_dir/plots."""
     progress_bar: bool = True
     """Show a progress bar on rank 0 (off automatically when not a terminal)."""
+    per_rank: bool = False
+    """Also write each rank's own step record (the global draw it saw, its prompt ids, rewards and
+    local update metrics) to run_dir/ranks/rank{r}.jsonl: to check that ranks agree and that a
+    resumed run repeats an uninterrupted one."""
 
 
 @dataclass

@@ -31,7 +31,7 @@ from vrft.data.sample import Sample
 from vrft.eval.benchmarks import Benchmark, benchmark_for_dataset, get_benchmark
 from vrft.eval.judges import judge
 from vrft.eval.records import make_record
-from vrft.grpo.distributed import DistInfo, all_gather_object, any_rank
+from vrft.parallel.dist import DistInfo, all_gather_object, any_rank
 from vrft.grpo.rollout import collect_rollouts
 from vrft.policy.sampling import SamplingParams
 

@@ -8,14 +8,13 @@ the global loss; the sum is multiplied by the world size because DDP / FSDP aver
 
 from __future__ import annotations
 
-import contextlib
-import math
 from dataclasses import dataclass
 
 import torch
 
-from vrft.grpo.distributed import DistInfo, all_reduce_sum
+from vrft.grpo.losses import get_loss
 from vrft.grpo.rollout import RolloutBatch
+from vrft.parallel.backend import TrainBackend
 from vrft.policy.policy import Policy
 
 
@@ -73,17 +72,15 @@ def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], tempera
 
 
 def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss_mask_B: torch.Tensor,
-                  optimizer, scheduler, settings: UpdateSettings, info: DistInfo, *,
+                  backend: TrainBackend, settings: UpdateSettings, *,
                   old_logps: list[torch.Tensor] | None = None, ref_logps: list[torch.Tensor] | None = None,
-                  no_sync=None, engine=None, is_weights: list[torch.Tensor] | None = None) -> dict[str, float]:
+                  is_weights: list[torch.Tensor] | None = None) -> dict[str, float]:
     """Run mu epochs of clipped policy-gradient steps; return averaged metrics.
 
     Rows whose `loss_mask_B` is 0 (errored rewards, masked truncations) stay in the micro-batches
     with a zero token mask, so every rank runs the same number of forward/backward passes (the
-    collectives of DDP / FSDP / DeepSpeed must line up) while contributing nothing. `engine` is a
-    DeepSpeed engine, which then owns backward, clipping and the optimizer step."""
-    from vrft.grpo.losses import get_loss
-
+    collectives of DDP / FSDP / DeepSpeed must line up) while contributing nothing. The backend
+    owns gradient synchronisation, backward, clipping and the optimizer step."""
     loss_fn = get_loss(settings.loss)
     rows = list(range(len(batch.completions)))
     metrics: dict[str, list[float]] = {}
@@ -93,18 +90,16 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
         for s in range(0, len(rows), mb):
             mini = rows[s:s + mb]
             live = [i for i in mini if loss_mask_B[i] > 0]
-            local = torch.tensor([float(sum(n_loss_tokens(batch.completions[i]) for i in live)), float(len(live))])
-            n_tok_global, n_seq_global = all_reduce_sum(local, info).tolist()
+            local = torch.tensor([float(sum(n_loss_tokens(batch.completions[i]) for i in live)), float(len(live))],
+                                 dtype=torch.float64)
+            n_tok_global, n_seq_global = backend.reduce_sum(local).tolist()
             if n_seq_global == 0:  # nothing trainable on any rank: skip together
                 metrics.setdefault("train/skipped_empty", []).append(1.0)
                 continue
             micro = [mini[k:k + settings.micro_batch_size] for k in range(0, len(mini), settings.micro_batch_size)]
-            if engine is None:
-                optimizer.zero_grad(set_to_none=True)
+            backend.zero_grad()
             for m_i, idx in enumerate(micro):
-                last = m_i == len(micro) - 1
-                ctx = no_sync() if (no_sync is not None and not last) else contextlib.nullcontext()
-                with ctx:
+                with backend.accumulating(last=m_i == len(micro) - 1):
                     out = _micro_logprobs(policy, batch, idx, settings.temperature,
                                           shared_prefix=settings.shared_prefix)
                     logp_BT, mask_BT = pad_right(out.logprobs)
@@ -122,36 +117,20 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                                        ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
                                        n_seqs_global=n_seq_global, max_len=settings.max_new_tokens,
                                        is_weights_BT=is_BT)
-                    # Each micro-batch's loss is its share of the global loss; data-parallel
-                    # backends average gradients over ranks, so scale by the world size.
-                    if engine is not None:
-                        engine.backward(loss * info.world, scale_wrt_gas=False)
-                        engine.step()  # DeepSpeed only steps at the accumulation boundary
-                    else:
-                        (loss * info.world).backward()
+                    backend.backward(loss)  # each micro-batch's loss is its share of the global loss
                 if any(loss_mask_B[i] > 0 for i in idx):
                     for k, v in lm.items():
                         metrics.setdefault(k, []).append(float(v))
                     if out.entropy:
                         metrics.setdefault("policy/entropy", []).append(float(torch.cat(out.entropy).mean()))
-            if engine is not None:
-                gnorm = engine.get_global_grad_norm()
-                gnorm = float(gnorm) if gnorm is not None else float("nan")
-                metrics.setdefault("train/grad_norm", []).append(gnorm)
-                n_steps += 1
-                continue
-            params = [p for p in policy.model.parameters() if p.requires_grad]
-            gnorm = float(torch.nn.utils.clip_grad_norm_(params, settings.grad_clip if settings.grad_clip > 0 else math.inf))
+            gnorm, stepped = backend.optimizer_step(settings.grad_clip)
             metrics.setdefault("train/grad_norm", []).append(gnorm)
-            if not math.isfinite(gnorm):
-                optimizer.zero_grad(set_to_none=True)
+            if not stepped:
                 metrics.setdefault("train/nonfinite", []).append(1.0)
                 continue
-            optimizer.step()
             n_steps += 1
-    if scheduler is not None and engine is None:
-        scheduler.step()
+    backend.scheduler_step()
     result = {k: sum(v) / len(v) for k, v in metrics.items()}
     result["train/optimizer_steps"] = float(n_steps)
-    result["train/lr"] = float(optimizer.param_groups[0]["lr"])
+    result["train/lr"] = backend.lr
     return result
