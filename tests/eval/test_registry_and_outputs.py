@@ -35,7 +35,7 @@ def test_benchmark_inferred_from_task():
     assert benchmark_for_dataset("vqa", ["chart_answer"]).judge == "chart"
     assert benchmark_for_dataset("gui", ["gui_click"], [{"action": "click", "bbox": [0, 0, 1, 1]}]).name == "screenspot"
     assert benchmark_for_dataset("gui", [], [{"action": "type", "text": "x"}]).name == "gui_action"
-    with pytest.raises(ValueError, match="no benchmark for task"):
+    with pytest.raises(ValueError, match="unknown task .audio."):
         benchmark_for_dataset("audio")
 
 
