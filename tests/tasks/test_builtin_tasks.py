@@ -84,7 +84,7 @@ def test_rendered_ground_truth_judges_perfect(task, frame_kind):
     assert "the thing" in prompt and "<answer>" in prompt
 
 
-def test_gui_type_and_mcq_letter_render_and_judge():
+def test_gui_type_renders_and_judges_perfect():
     ctx = RewardContext(solution={"action": "type", "text": "hello"}, task="gui")
     s = make_sample("gui", {"action": "type", "text": "hello"}, {})
     assert get_task("gui").judge(render_solution_completion(s, None), ctx).score == 1.0
