@@ -9,6 +9,8 @@ from rewards.context import RewardContext, VideoInfo
 from rewards.frames import NORM_1000, ORIGINAL_PIXELS, RESIZED_PIXELS, ImageFrame
 from vrft.data.sample import Sample, VideoRef
 from vrft.data.templates import render_prompt, render_solution_completion
+from vrft.eval.benchmarks import benchmark_for_dataset
+from vrft.eval.judges import judge
 from vrft.tasks import TASKS, SolutionError, get_task, sample_task
 
 FRAMES = {
@@ -97,3 +99,11 @@ def test_unknown_task_suggests_the_closest_and_names_the_sample():
         sample_task(s)
     with pytest.raises(ValueError, match="did you mean 'grounding'"):
         render_prompt(s, "default", NORM_1000)
+
+
+def test_unknown_task_in_judge_and_benchmark_names_where():
+    ctx = RewardContext(solution={}, task="tempora", dataset="charades", sample_id="charades/3")
+    with pytest.raises(ValueError, match=r"sample 'charades/3' \(dataset 'charades'\): .*did you mean 'temporal'"):
+        judge("tempora", "<answer>1 to 2</answer>", ctx)
+    with pytest.raises(ValueError, match=r"dataset 'charades': unknown task 'tempora' \(did you mean 'temporal'\?\)"):
+        benchmark_for_dataset("tempora", dataset="charades")

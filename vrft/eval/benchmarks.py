@@ -164,11 +164,13 @@ def synthetic(records):
     return mixed_metrics(records)
 
 
-def benchmark_for_dataset(task: str, reward_names: list[str] = (), solutions: list[dict] = ()) -> Benchmark:
+def benchmark_for_dataset(task: str, reward_names: list[str] = (), solutions: list[dict] = (),
+                          dataset: str | None = None) -> Benchmark:
     """The benchmark for a mixture dataset's held-out split: the one its task picks from the dataset's
     rewards and solutions (``Task.benchmark_for``), or, for a task without one, a native-jsonl
-    benchmark named after the task, scored by the task's judge and ``metrics``."""
-    kind = get_task(task, "held-out benchmark")
+    benchmark named after the task, scored by the task's judge and ``metrics``. ``dataset`` names
+    the dataset in the error for an unknown task."""
+    kind = get_task(task, f"dataset {dataset!r}" if dataset else "held-out benchmark")
     name = kind.benchmark_for(list(reward_names), list(solutions))
     if name is not None:
         return get_benchmark(name)
