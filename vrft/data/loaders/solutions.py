@@ -8,7 +8,6 @@ from typing import Any
 
 from vrft.data.loaders.common import RowError
 from vrft.tasks import SolutionError, get_task
-from vrft.tasks.gui import GUI_ACTIONS  # noqa: F401  (kept importable from here)
 
 
 def validate_solution(task: str, solution: Any, meta: dict[str, Any]) -> dict[str, Any]:

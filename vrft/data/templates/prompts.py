@@ -15,7 +15,6 @@ import re
 from rewards.frames import NORM_1000, ORIGINAL_PIXELS, RESIZED_PIXELS
 from vrft.data.sample import Sample
 from vrft.tasks import sample_task
-from vrft.tasks.temporal import clip_duration  # noqa: F401  (kept importable from here)
 
 FRAME_PHRASES = {
     NORM_1000: "coordinates normalised to 0-1000 (0 is the left / top edge of the image, 1000 the "
