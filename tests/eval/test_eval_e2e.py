@@ -4,11 +4,14 @@ resuming after an interruption, ground-truth ("oracle") completions scoring perf
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
 
+import vrft.eval.api as api
 from tests.eval.conftest import eval_argv, run_cli
+from vrft.data.templates import render_solution_completion
 from vrft.policy.hf_generator import Completion
 from vrft.policy.policy import Policy
 
@@ -40,7 +43,6 @@ def test_eval_writes_all_outputs(tiny_model_dir, eval_data, tmp_path, bench):
 
 class GenerateSpy:
     """Counts the prompts Policy.generate sees; optionally fails on the k-th call (an interruption)."""
-
     def __init__(self, monkeypatch, fail_on_call: int | None = None):
         self.prompts, self.calls, self.fail_on_call = 0, 0, fail_on_call
         real = Policy.generate
@@ -90,9 +92,6 @@ def test_resume_after_interruption(tiny_model_dir, eval_data, tmp_path, monkeypa
 def oracle(monkeypatch):
     """Policy.generate answers every prompt with the sample's ground truth rendered in the model's
     output frame (as ground-truth injection does), so each benchmark must score (near) perfectly."""
-    import vrft.eval.api as api
-    from vrft.data.templates import render_solution_completion
-
     current: list = []
     real_collect = api.collect_rollouts
 
@@ -143,8 +142,6 @@ def test_pass_at_k_with_sampling(tiny_model_dir, eval_data, tmp_path):
 
 
 def test_tools_flag_without_the_tool_loop_is_a_clear_error(tiny_model_dir, eval_data, tmp_path, capsys, monkeypatch):
-    import sys
-
     monkeypatch.setitem(sys.modules, "vrft.tools.loop", None)  # an import of it now fails
     rc = run_cli(eval_argv(tiny_model_dir(), "vqa", eval_data["vqa"], tmp_path / "o", "--tools"))
     assert rc == 2
