@@ -16,11 +16,12 @@ def evaluate_heldout(trainer, tag: str, step: int) -> dict[str, float]:
     steps are <= 0)."""
     cfg, info = trainer.cfg, trainer.info
     t0 = time.time()
-    results = evaluate_mixture_heldout(
-        trainer.policy, trainer.data.datasets, max_samples=cfg.eval.max_samples,
-        max_new_tokens=cfg.rollout.max_new_tokens, greedy=cfg.eval.greedy,
-        batch_size=max(1, cfg.rollout.prompts_per_step), info=info if info.enabled else None,
-        lockstep=trainer.backend.sharded)
+    with trainer.backend.autocast():
+        results = evaluate_mixture_heldout(
+            trainer.policy, trainer.data.datasets, max_samples=cfg.eval.max_samples,
+            max_new_tokens=cfg.rollout.max_new_tokens, greedy=cfg.eval.greedy,
+            batch_size=max(1, cfg.rollout.prompts_per_step), info=info if info.enabled else None,
+            lockstep=trainer.backend.sharded)
     flat = {f"eval/{ds}/{k}": float(v) for ds, m in results.items() for k, v in m.items()}
     if results:
         flat["eval/mean_score"] = sum(m["score"] for m in results.values()) / len(results)

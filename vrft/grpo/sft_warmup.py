@@ -60,7 +60,8 @@ def sft_warmup(trainer):
             prompt = encode_sample(policy, s, dcfg)
             prompts.append(prompt)
             targets.append(ground_truth_tokens(policy, s, prompt, dcfg)[0])
-        out = policy.logprobs(prompts, list(range(len(prompts))), targets)
+        with trainer.backend.autocast():
+            out = policy.logprobs(prompts, list(range(len(prompts))), targets)
         # Each sample weighs the same: a token mean would let long answers (detection lists,
         # boxes) drown the short ones (a colour word) in a mixed batch.
         per_sample = -torch.stack([lp.mean() for lp in out.logprobs])

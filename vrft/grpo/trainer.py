@@ -42,7 +42,7 @@ from vrft.grpo.sft_warmup import stage_plan
 from vrft.grpo.step_stats import group_outcomes, rollout_metrics
 from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.update import UpdateSettings, policy_update
-from vrft.parallel import DistInfo, build_backend, init_distributed, shutdown
+from vrft.parallel import DistInfo, bf16_enabled, build_backend, init_distributed, shutdown
 from vrft.policy.sampling import SamplingParams
 from vrft.grpo.tool_rollout import TRUNCATED
 from vrft.sysinfo import peak_rss_gb, rss_gb
@@ -73,7 +73,7 @@ class GRPOTrainer:
         self.batching = resolve_batching(cfg, info.world)
         self.backend = build_backend(cfg.train.backend, info, {
             **cfg.train.deepspeed, "micro_batch_size": cfg.train.micro_batch_size,
-            "grad_clip": cfg.train.grad_clip, "bf16": cfg.train.bf16 is True})
+            "grad_clip": cfg.train.grad_clip, "bf16": bf16_enabled(cfg.train.bf16, info.device)})
         self.policy.model = self.backend.setup(self.policy.model, lambda m: build_optimizer(m, cfg),
                                                self.batching.grad_accum)
         self.rewards = RewardRunner(config=RunnerConfig(on_error=cfg.algo.reward_on_error,
@@ -100,7 +100,8 @@ class GRPOTrainer:
     def rollout(self) -> DynamicSample:
         """This step's scored groups; with DAPO dynamic sampling, flat groups are dropped and refilled."""
         ds = self.cfg.algo.dynamic_sampling
-        return draw_with_signal(self.draws.draw, ds.max_attempts if ds.enabled else 0, self.backend.any_rank)
+        with self.backend.autocast():
+            return draw_with_signal(self.draws.draw, ds.max_attempts if ds.enabled else 0, self.backend.any_rank)
 
     def train_step(self) -> dict[str, float]:
         cfg, backend = self.cfg, self.backend
@@ -151,7 +152,7 @@ class GRPOTrainer:
         return metrics
 
     def _logprobs(self, policy, batch):
-        with torch.no_grad():
+        with torch.no_grad(), self.backend.autocast():
             return policy.logprobs(batch.prompts, batch.seq_prompt, batch.completions,
                                    temperature=self.cfg.rollout.temperature).logprobs
 

@@ -100,8 +100,9 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
             backend.zero_grad()
             for m_i, idx in enumerate(micro):
                 with backend.accumulating(last=m_i == len(micro) - 1):
-                    out = _micro_logprobs(policy, batch, idx, settings.temperature,
-                                          shared_prefix=settings.shared_prefix)
+                    with backend.autocast():  # the forward in bf16 under mixed precision; log-probs come out fp32
+                        out = _micro_logprobs(policy, batch, idx, settings.temperature,
+                                              shared_prefix=settings.shared_prefix)
                     logp_BT, mask_BT = pad_right(out.logprobs)
                     mask_BT = mask_BT * loss_mask_B[idx].float()[:, None]
                     if out.loss_masks is not None:  # observation tokens of multi-turn rows

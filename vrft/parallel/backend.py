@@ -10,7 +10,8 @@ DeepSpeed lives behind one `TrainBackend`, so the loop never asks which backend 
     backend.scheduler_step()
 
 A backend also owns the device rule (`device`: every tensor that enters the model, the sampler or
-a collective lives there), the collectives (`reduce_sum`, `gather_objects`, `any_rank`), whether
+a collective lives there), mixed precision (`train.bf16`: bf16 compute with fp32 master weights and
+fp32 gradient reduction, the same meaning on every backend; `autocast()` wraps forwards), the collectives (`reduce_sum`, `gather_objects`, `any_rank`), whether
 its forwards are collective (`lockstep`: ranks must then run every decode step together), and the
 pieces of a checkpoint that it alone knows how to gather (`full_state_dict`, optimizer state).
 """
@@ -39,8 +40,10 @@ class TrainBackend:
     sharded: bool = False
 
     def __init__(self, info: DistInfo, options: dict[str, Any] | None = None) -> None:
+        """`options`: `bf16` (bool, mixed precision) and backend settings (`train.deepspeed`)."""
         self.info = info
         self.options = dict(options or {})
+        self.bf16 = bool(self.options.get("bf16", False))
         self.model: torch.nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: Any = None
@@ -50,14 +53,29 @@ class TrainBackend:
     def device(self) -> torch.device:
         return self.info.device
 
+    def autocast(self) -> ContextManager:
+        """Context for forward passes: bf16 compute over fp32 weights when mixed precision is on."""
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
     # ---- set-up -------------------------------------------------------------------------------
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model
+
+    def master_weights(self, model: torch.nn.Module) -> torch.nn.Module:
+        """Under mixed precision the optimizer updates fp32 weights: a bf16 checkpoint is upcast
+        (an update of lr 1e-6 x a gradient of 1 rounds away in bf16 for any weight above ~0.004)."""
+        if self.bf16:
+            for p in model.parameters():
+                if p.is_floating_point() and p.dtype != torch.float32:
+                    p.data = p.data.float()
         return model
 
     def setup(self, model: torch.nn.Module, make_optimizer: OptimizerFactory, accum_steps: int) -> torch.nn.Module:
         """Wrap `model` for this backend and build its optimizer and LR schedule; returns the model
         the policy should call from now on."""
-        self.model = self.wrap(model)
+        self.model = self.wrap(self.master_weights(model))
         self.optimizer, self.scheduler = make_optimizer(self.model)
         return self.model
 
@@ -141,6 +159,13 @@ class TrainBackend:
 @BACKENDS.register("single")
 class SingleBackend(TrainBackend):
     pass
+
+
+def bf16_enabled(setting: bool | str, device: torch.device) -> bool:
+    """`train.bf16`: true, false, or auto (on with a CUDA device that supports bfloat16)."""
+    if setting == "auto":
+        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return bool(setting)
 
 
 def build_backend(name: str, info: DistInfo, options: dict[str, Any] | None = None) -> TrainBackend:

@@ -5,15 +5,17 @@ owns clipping, gradient averaging, partitioning and the optimizer step (it steps
 accumulation boundary, so `backward` calls `engine.step()` after every micro-batch). The losses are
 already normalised by global counts, so `engine.backward` is told not to rescale by the
 accumulation steps. On CPU set `DS_ACCELERATOR=cpu` (the first run JIT-compiles an op; set
-`TORCH_EXTENSIONS_DIR` to cache it). Under ZeRO-3 parameters are partitioned and every forward is
+`TORCH_EXTENSIONS_DIR` to cache it). Mixed precision is DeepSpeed's bf16 section: bf16 weights for
+compute, fp32 master weights in its optimizer, so no autocast is needed. Under ZeRO-3 parameters are partitioned and every forward is
 collective (`sharded`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
 
 import torch
 
@@ -55,6 +57,12 @@ def ds_config(options: dict[str, Any], *, micro_batch_size: int, accum_steps: in
 class DeepSpeedBackend(TrainBackend):
     """Options: `train.deepspeed` plus `micro_batch_size`, `grad_clip`, `bf16` filled in by the trainer."""
 
+    def autocast(self) -> ContextManager:
+        return contextlib.nullcontext()
+
+    def master_weights(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model  # DeepSpeed keeps its own fp32 master copy
+
     @property
     def zero_stage(self) -> int:
         return int(self.options.get("zero_stage", 2))
@@ -71,7 +79,7 @@ class DeepSpeedBackend(TrainBackend):
         o = self.options
         config = ds_config({k: v for k, v in o.items() if k not in ("micro_batch_size", "grad_clip", "bf16")},
                            micro_batch_size=o.get("micro_batch_size", 1), accum_steps=accum_steps,
-                           grad_clip=o.get("grad_clip", 0.0), bf16=o.get("bf16", False))
+                           grad_clip=o.get("grad_clip", 0.0), bf16=self.bf16)
         engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config)
         self.model = engine
