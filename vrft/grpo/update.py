@@ -35,10 +35,14 @@ class UpdateSettings:
     shared_prefix: bool = True  # score each prompt's group packed, the prompt once (vrft.policy.shared_prefix)
 
 
-def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_right(rows: list[torch.Tensor], value: float = 0.0,
+              device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T) rows padded with `value` and their (B, T) float mask, on `device` (default: the
+    first row's device)."""
+    device = device if device is not None else rows[0].device
     t = max(int(r.shape[0]) for r in rows)
-    out = torch.full((len(rows), t), value, dtype=rows[0].dtype)
-    mask = torch.zeros((len(rows), t), dtype=torch.float32)
+    out = torch.full((len(rows), t), value, dtype=rows[0].dtype, device=device)
+    mask = torch.zeros((len(rows), t), dtype=torch.float32, device=device)
     for i, r in enumerate(rows):
         out[i, :r.shape[0]] = r
         mask[i, :r.shape[0]] = 1.0
@@ -103,17 +107,20 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                     with backend.autocast():  # the forward in bf16 under mixed precision; log-probs come out fp32
                         out = _micro_logprobs(policy, batch, idx, settings.temperature,
                                               shared_prefix=settings.shared_prefix)
+                    # The loss runs where the model's log-probs are; everything joining them moves there.
                     logp_BT, mask_BT = pad_right(out.logprobs)
-                    mask_BT = mask_BT * loss_mask_B[idx].float()[:, None]
+                    dev = logp_BT.device
+                    mask_BT = mask_BT * loss_mask_B[idx].float().to(dev)[:, None]
                     if out.loss_masks is not None:  # observation tokens of multi-turn rows
-                        mask_BT = mask_BT * pad_right(out.loss_masks)[0]
+                        mask_BT = mask_BT * pad_right(out.loss_masks, device=dev)[0]
                     if old_logps is not None:
-                        old_BT = pad_right([old_logps[i] for i in idx])[0]
+                        old_BT = pad_right([old_logps[i] for i in idx], device=dev)[0]
                     else:  # on-policy: ratio 1 with the right gradient
                         old_BT = logp_BT.detach()
-                    ref_BT = pad_right([ref_logps[i] for i in idx])[0] if ref_logps is not None else None
-                    is_BT = pad_right([is_weights[i] for i in idx], 1.0)[0] if is_weights is not None else None
-                    loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx], mask_BT, clip_low=settings.clip_low,
+                    ref_BT = pad_right([ref_logps[i] for i in idx], device=dev)[0] if ref_logps is not None else None
+                    is_BT = pad_right([is_weights[i] for i in idx], 1.0, device=dev)[0] \
+                        if is_weights is not None else None
+                    loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, clip_low=settings.clip_low,
                                        clip_high=settings.clip_high, n_tokens_global=n_tok_global,
                                        ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
                                        n_seqs_global=n_seq_global, max_len=settings.max_new_tokens,
