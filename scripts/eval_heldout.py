@@ -27,7 +27,7 @@ def main() -> None:
 
     from vrft.data.load import load_datasets
     from vrft.eval import before_after_table, evaluate_mixture_heldout
-    from vrft.grpo.distributed import init_distributed, shutdown
+    from vrft.parallel.dist import init_distributed, shutdown
     from vrft.policy.policy import Policy
 
     info = init_distributed()

@@ -122,7 +122,7 @@ def main(spec_path: str, result_path: str) -> None:
         t_setup = time.time() - t_start
         from vrft.rollout import encode_sample
 
-        data = next(iter(trainer.data.values()))
+        data = next(iter(trainer.data.datasets.values()))
         prompt_tokens = encode_sample(trainer.policy, data.samples[0], data.config).length
         steps, cpu, rollout, update, lengths = [], [], [], [], []
         for _ in range(spec.steps):

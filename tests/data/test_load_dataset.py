@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from vrft.data.load import load_dataset, load_datasets
-from vrft.data.mixture import MixtureData, step_stats
+from vrft.data.mixture import GroupOutcome, MixtureData, step_stats
 from vrft.data.mixture_config import parse_mixture_config
 from vrft.data.problems import DataValidationError
 
@@ -98,8 +98,8 @@ def test_mixture_data_build_observe_resume(data_dir):
             batch = data.next_batch()
             out.append([s.id for s in batch])
             # x is solved (no signal), y is half solved (signal)
-            groups = [(s, [1.0] * 4, [0.0] * 4) if s.dataset == "x" else (s, [1, 0, 1, 0], [1, -1, 1, -1])
-                      for s in batch]
+            groups = [GroupOutcome(s.dataset, s.id, (1.0,) * 4, (1.0,) * 4, (0.0,) * 4) if s.dataset == "x"
+                      else GroupOutcome(s.dataset, s.id, (1, 0, 1, 0), (1, 0, 1, 0), (1, -1, 1, -1)) for s in batch]
             metrics = data.observe(groups)
         return out, metrics
 
@@ -111,3 +111,37 @@ def test_mixture_data_build_observe_resume(data_dir):
     resumed = MixtureData.build(cfg, batch_size=8, seed=0, datasets=datasets)
     resumed.load_state_dict(json.loads(json.dumps(part.state_dict())))  # state survives JSON
     assert run(resumed, 7)[0] == stream[5:]
+
+
+def test_mixture_weights_update_every_k_steps_from_the_groups_of_those_steps(data_dir):
+    """`mixture.update_every: 3`: weights move at steps 3 and 6 only, from the trained groups since
+    the last update (kept across a resume)."""
+    write_rows(data_dir / "x.json", 8)
+    write_rows(data_dir / "y.json", 8)
+    cfg = parse_mixture_config({
+        "mixture": {"strategy": "bandit", "floor": 0.05, "update_every": 3},
+        "datasets": [
+            {"name": "x", "format": "refcoco", "files": "x.json", "rewards": [{"name": "iou"}]},
+            {"name": "y", "format": "refcoco", "files": "y.json", "rewards": [{"name": "iou"}]},
+        ]}, str(data_dir))
+    datasets = load_datasets(cfg)
+
+    def outcomes(batch, trained=True):
+        return [GroupOutcome(s.dataset, s.id, (1.0,) * 4, (1.0,) * 4, (0.0,) * 4, trained) if s.dataset == "x"
+                else GroupOutcome(s.dataset, s.id, (1, 0, 1, 0), (1, 0, 1, 0), (1, -1, 1, -1), trained)
+                for s in batch]
+
+    data = MixtureData.build(cfg, batch_size=8, seed=0, datasets=datasets)
+    start = dict(data.strategy.weights)
+    seen = []
+    for step in range(1, 7):
+        batch = data.next_batch()
+        data.observe(outcomes(batch) + outcomes(data.next_batch(), trained=False))
+        seen.append(dict(data.strategy.weights))
+        if step == 1:
+            resumed = MixtureData.build(cfg, batch_size=8, seed=0, datasets=datasets)
+            resumed.load_state_dict(data.state_dict())
+            assert [g.sample_id for g in resumed.pending] == [g.sample_id for g in data.pending]
+    assert seen[0] == seen[1] == start
+    assert seen[2] != start and seen[2] == seen[3] == seen[4]
+    assert seen[5] != seen[4]

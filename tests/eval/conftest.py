@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from vrft.cli import _module, build_parser
+from vrft.data.synth import generate
+
 FIXTURES = Path(__file__).parent / "fixtures"
 N_TEST = 4
 
@@ -19,8 +22,6 @@ N_TEST = 4
 @pytest.fixture(scope="session")
 def eval_data(tmp_path_factory) -> dict[str, dict]:
     """benchmark -> {"data": file, "media_root": folder, "opts": [--loader-opt values]}."""
-    from vrft.data.synth import generate
-
     root = tmp_path_factory.mktemp("eval_data")
     generate(str(root), ["grounding", "detection", "chart", "gui", "gui_type", "temporal", "color"], n=0, seed=0,
              difficulty="easy", test_n=N_TEST)
@@ -67,7 +68,5 @@ def eval_argv(model: str, bench: str, spec: dict, out, *extra: str) -> list[str]
 
 def run_cli(argv: list[str]) -> int:
     """`vrft ...` in this process (no sys.exit)."""
-    from vrft.cli import _module, build_parser
-
     args = build_parser(argv).parse_args(argv)
     return _module(args.command).run(args)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
+import vrft.eval.api as api
 from vrft.data.load import load_datasets
 from vrft.data.mixture_config import parse_mixture_config
+from vrft.data.templates import render_solution_completion
+from vrft.eval import evaluate_mixture_heldout, evaluate_samples
+from vrft.policy.hf_generator import Completion
+from vrft.policy.policy import Policy
 
 
 @pytest.fixture
@@ -28,8 +34,6 @@ def loaded(eval_data, tmp_path):
 
 
 def test_evaluate_samples_infers_the_benchmark(tiny_policy, loaded):
-    from vrft.eval import evaluate_samples
-
     ds = loaded["grounding"]
     result = evaluate_samples(tiny_policy(), ds.heldout, ds.config, max_new_tokens=8, batch_size=3)
     assert [r["id"] for r in result.predictions] == [s.id for s in ds.heldout]
@@ -41,8 +45,6 @@ def test_evaluate_samples_infers_the_benchmark(tiny_policy, loaded):
 
 
 def test_evaluate_mixture_heldout_gives_a_headline_per_dataset(tiny_policy, loaded):
-    from vrft.eval import evaluate_mixture_heldout
-
     scores = evaluate_mixture_heldout(tiny_policy(), loaded, max_samples=2, max_new_tokens=8)
     assert list(scores) == ["color", "grounding", "gui_type"]  # no held-out split: left out
     assert all(0.0 <= m["score"] <= 1.0 and m["n"] == 2 for m in scores.values())
@@ -52,14 +54,6 @@ def test_evaluate_mixture_heldout_gives_a_headline_per_dataset(tiny_policy, load
 
 def test_heldout_oracle_scores_one(tiny_policy, loaded, monkeypatch):
     """With ground-truth completions every inferred benchmark's headline is 1."""
-    import torch
-
-    import vrft.eval.api as api
-    from vrft.data.templates import render_solution_completion
-    from vrft.eval import evaluate_mixture_heldout
-    from vrft.policy.hf_generator import Completion
-    from vrft.policy.policy import Policy
-
     current = []
     real = api._rollouts
 

@@ -8,6 +8,8 @@ import json
 
 import numpy as np
 import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from vrft.eval.benchmarks import get_benchmark
 
@@ -88,9 +90,6 @@ def _random_case(seed: int):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_pycocotools_cocoeval_on_the_same_predictions(tmp_path, seed):
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     records, gt, results = _random_case(seed)
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     (tmp_path / "res.json").write_text(json.dumps(results))

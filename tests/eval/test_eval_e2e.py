@@ -4,11 +4,14 @@ resuming after an interruption, ground-truth ("oracle") completions scoring perf
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
 
+import vrft.eval.api as api
 from tests.eval.conftest import eval_argv, run_cli
+from vrft.data.templates import render_solution_completion
 from vrft.policy.hf_generator import Completion
 from vrft.policy.policy import Policy
 
@@ -40,7 +43,6 @@ def test_eval_writes_all_outputs(tiny_model_dir, eval_data, tmp_path, bench):
 
 class GenerateSpy:
     """Counts the prompts Policy.generate sees; optionally fails on the k-th call (an interruption)."""
-
     def __init__(self, monkeypatch, fail_on_call: int | None = None):
         self.prompts, self.calls, self.fail_on_call = 0, 0, fail_on_call
         real = Policy.generate
@@ -90,9 +92,6 @@ def test_resume_after_interruption(tiny_model_dir, eval_data, tmp_path, monkeypa
 def oracle(monkeypatch):
     """Policy.generate answers every prompt with the sample's ground truth rendered in the model's
     output frame (as ground-truth injection does), so each benchmark must score (near) perfectly."""
-    import vrft.eval.api as api
-    from vrft.data.templates import render_solution_completion
-
     current: list = []
     real_rollouts = api._rollouts
 

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from vrft.data.synth import generate
+
 
 def _run(argv: list[str], nproc: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -21,8 +23,6 @@ def _run(argv: list[str], nproc: int) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 @pytest.mark.multiproc
 def test_two_processes_match_one(tiny_model_dir, tmp_path):
-    from vrft.data.synth import generate
-
     data = generate(str(tmp_path / "synth"), ["grounding"], n=0, seed=1, difficulty="easy", test_n=6)
     outs = {}
     for nproc in (1, 2):
@@ -45,8 +45,6 @@ def test_two_processes_match_one(tiny_model_dir, tmp_path):
 def test_an_error_on_one_rank_ends_the_run(tiny_model_dir, tmp_path):
     """A sample whose image cannot be decoded fails on the rank that holds it; the run must stop
     with an error instead of hanging in the exit barrier or a gather."""
-    from vrft.data.synth import generate
-
     data = generate(str(tmp_path / "synth"), ["grounding"], n=0, seed=1, difficulty="easy", test_n=2)
     rows = json.loads(open(data["grounding"]["test"]).read())
     (tmp_path / "synth" / "grounding" / rows[1]["image"]).write_bytes(b"not a png at all")  # rank 1's sample

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vrft.eval.benchmarks import get_benchmark
-from vrft.eval.metrics import pass_at_k, pass_at_k_estimate
+from vrft.tasks.metrics import pass_at_k, pass_at_k_estimate
 
 
 def rec(score=0.0, correct=False, unparseable=False, iou=None, meta=None, **kw):

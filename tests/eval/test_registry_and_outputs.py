@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from vrft.data.mixture_config import VisionConfig
 from vrft.eval.benchmarks import benchmark_for_dataset, get_benchmark, list_benchmarks, register_benchmark
 from vrft.eval.records import PredictionStore
 from vrft.eval.report import before_after_table, compare_table, metrics_table, stages_table
-from vrft.eval.run import EVAL_CONFIG, check_resume
+from vrft.eval.run import EVAL_CONFIG, EvalRun, check_resume, dataset_config
 
 
 def test_registry_aliases_and_unknown_name_lists_valid():
@@ -35,7 +36,7 @@ def test_benchmark_inferred_from_task():
     assert benchmark_for_dataset("vqa", ["chart_answer"]).judge == "chart"
     assert benchmark_for_dataset("gui", ["gui_click"], [{"action": "click", "bbox": [0, 0, 1, 1]}]).name == "screenspot"
     assert benchmark_for_dataset("gui", [], [{"action": "type", "text": "x"}]).name == "gui_action"
-    with pytest.raises(ValueError, match="no benchmark for task"):
+    with pytest.raises(ValueError, match="unknown task .audio."):
         benchmark_for_dataset("audio")
 
 
@@ -85,9 +86,6 @@ def test_tables(tmp_path):
 
 
 def test_run_config_merges_benchmark_defaults_and_options(tmp_path):
-    from vrft.data.mixture_config import VisionConfig
-    from vrft.eval.run import EvalRun, dataset_config
-
     bench = get_benchmark("screenspot_pro")
     run = EvalRun(model="m", benchmark="screenspot_pro", data=str(tmp_path / "a.json"), out=str(tmp_path))
     cfg = dataset_config(run, bench)

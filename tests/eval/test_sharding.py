@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from types import SimpleNamespace
 
 import pytest
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
+import vrft.eval.api as api
 from rewards.context import RewardContext
 from vrft.data.mixture_config import DatasetConfig
 from vrft.data.sample import Sample
+from vrft.eval.benchmarks import get_benchmark
+from vrft.parallel.dist import DistInfo
 
 
 def _samples(k: int) -> list[Sample]:
@@ -29,14 +35,6 @@ def fake_rollouts(calls):
 
 
 def _worker(rank: int, port: int, out) -> None:
-    import os
-
-    import torch.distributed as dist
-
-    import vrft.eval.api as api
-    from vrft.eval.benchmarks import get_benchmark
-    from vrft.grpo.distributed import DistInfo
-
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
     try:
@@ -55,8 +53,6 @@ def _worker(rank: int, port: int, out) -> None:
 
 @pytest.mark.multiproc
 def test_two_ranks_gather_everything_in_order_and_keep_step():
-    import torch.multiprocessing as mp
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -71,9 +67,6 @@ def test_two_ranks_gather_everything_in_order_and_keep_step():
 
 
 def test_single_process_needs_no_process_group(monkeypatch):
-    import vrft.eval.api as api
-    from vrft.eval.benchmarks import get_benchmark
-
     calls: list = []
     monkeypatch.setattr(api, "_rollouts", fake_rollouts(calls))
     cfg = DatasetConfig(name="d", format="jsonl", files=["x"])

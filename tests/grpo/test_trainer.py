@@ -172,7 +172,7 @@ def test_dynamic_sampling_keeps_only_groups_with_signal(run_overrides):
     cfg = load_config(None, run_overrides(**{"algo.dynamic_sampling.enabled": "true",
                                              "algo.dynamic_sampling.max_attempts": 2}))
     trainer = GRPOTrainer(cfg)
-    batch = trainer.rollout()
+    batch = trainer.rollout().batch
     assert len(batch.samples) == cfg.rollout.prompts_per_step
     assert all(group_has_signal(batch, p) for p in range(len(batch.samples)))
     assert batch.rewards.shape[0] == len(batch.texts) == len(batch.samples) * cfg.rollout.num_generations
@@ -196,7 +196,7 @@ def test_grpo_with_zoom_tools_trains_end_to_end(tmp_path, tiny_model_dir):
                              "algo.gt_injection.enabled=true", "log.tensorboard=false", "eval.at_start=false",
                              "eval.at_end=false", "train.lr=1e-3"])
     trainer = GRPOTrainer(cfg)
-    batch = trainer.rollout()
+    batch = trainer.rollout().batch
     sampled = [c for c, inj in zip(batch.completions, batch.injected) if not inj]
     assert sampled and all(isinstance(c, MultiTurnCompletion) for c in sampled)
     assert all(hasattr(ctx, "tool_calls") for ctx in batch.contexts)

@@ -151,7 +151,7 @@ def test_packed_eager_attention(tiny_model_dir, media_dir):
 
 def test_policy_update_packed_equals_unpacked(tiny_model_dir, media_dir):
     """A whole GRPO update (loss metrics and the parameter step) is the same packed or not."""
-    from vrft.grpo.distributed import DistInfo
+    from vrft.parallel.dist import DistInfo
     from vrft.rollout import RolloutBatch
     from vrft.grpo.update import UpdateSettings, policy_update
     from vrft.policy.loading import LoadSettings

@@ -65,3 +65,12 @@ def test_group_has_signal():
     assert not group_has_signal(batch, 0) and group_has_signal(batch, 1)
     batch.valid[3] = False
     assert not group_has_signal(batch, 1)
+
+
+def test_an_empty_selection_concatenates_with_anything():
+    a = _batch("a")
+    empty = a.select([])
+    empty.rewards = None  # an empty batch's unscored fields do not matter
+    both = RolloutBatch.concat([empty, a.select([1]), empty])
+    assert both.samples == ["as1"] and both.seq_prompt == [0, 0, 0] and both.rewards.tolist() == [3, 4, 5]
+    assert RolloutBatch.concat([empty, empty]).samples == []

@@ -116,8 +116,10 @@ class TrainConfig:
     ``offload_optimizer`` and ``offload_params`` (bool, params only with stage 3); other keys are
     merged into the DeepSpeed JSON config as given."""
     bf16: Union[bool, Literal["auto"]] = "auto"
-    """bfloat16 autocast for forward passes (float32 master weights). auto: on with a CUDA GPU that
-    supports bfloat16, off on CPU."""
+    """Mixed precision, the same on every backend: bf16 compute, fp32 master weights (a bf16
+    checkpoint is upcast for training), fp32 gradient reduction; log-probs and losses in fp32.
+    single / DDP: autocast over fp32 weights; FSDP2: MixedPrecisionPolicy(bf16 params, fp32
+    reduce); DeepSpeed: its bf16 section. auto: on with a CUDA GPU that supports bfloat16."""
     warmup_sft_steps: int = 0
     """Supervised steps on ground-truth completions before RL (teaches the answer format)."""
     warmup_sft_lr: Optional[float] = None
@@ -164,6 +166,10 @@ class LogConfig:
     """Redraw PNG plots of the main metrics in run_dir/plots."""
     progress_bar: bool = True
     """Show a progress bar on rank 0 (off automatically when not a terminal)."""
+    per_rank: bool = False
+    """Also write each rank's own step record (the global draw it saw, its prompt ids, rewards and
+    local update metrics) to run_dir/ranks/rank{r}.jsonl: to check that ranks agree and that a
+    resumed run repeats an uninterrupted one."""
 
 
 @dataclass

@@ -2,18 +2,21 @@
 
     data = MixtureData.build("datasets_cfg/demo.yaml", batch_size=P, seed=0, rank=r, world_size=W)
     for step in ...:
-        prompts = data.next_batch()            # this rank's P / W Samples
-        ...rollouts, rewards, advantages (gathered over ranks)...
-        data.observe(groups)                   # [(sample, rewards_G, advantages_G), ...] of the global batch
+        prompts = data.next_batch()            # this rank's P / W Samples (may be called again to refill)
+        ...rollouts, rewards, advantages...
+        data.observe(outcomes)                 # GroupOutcome of every group drawn this step, on ALL ranks
         state = data.state_dict()              # into the checkpoint
 
-``observe`` must see the same (global) groups on every rank, so that the difficulty posteriors, the
-mixture weights and hence the next draws agree everywhere.
+``observe`` must see the same (global) outcomes on every rank, in the same order, so that the
+difficulty posteriors, the mixture weights and hence the next draws agree everywhere: the trainer
+gathers them over ranks first. Groups that were drawn but not trained (dynamic sampling drops) still
+inform difficulty; only trained groups move the mixture weights, which are updated every
+``mixture.update_every`` steps from the groups of those steps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,11 +29,34 @@ from vrft.data.mixture_sampler import MixtureSampler
 from vrft.data.sample import Sample
 
 
-def step_stats(groups: Sequence[tuple[Sample, Sequence[float], Sequence[float]]]) -> dict[str, DatasetStepStats]:
-    """Per-dataset stats of one step from (sample, group rewards, group advantages) triples."""
+@dataclass(frozen=True)
+class GroupOutcome:
+    """What one prompt's group of sampled completions taught (plain data, sent between ranks).
+
+    ``rewards``: every sampled (not injected) completion, errored ones as 0, for difficulty.
+    ``scored_rewards`` / ``advantages``: the completions whose reward counted, for mixture learning.
+    ``trained``: False for a group drawn and then dropped (dynamic sampling)."""
+
+    dataset: str
+    sample_id: str
+    rewards: tuple[float, ...]
+    scored_rewards: tuple[float, ...] = ()
+    advantages: tuple[float, ...] = ()
+    trained: bool = True
+
+
+def step_stats(groups: Sequence[GroupOutcome | tuple[Sample, Sequence[float], Sequence[float]]]
+               ) -> dict[str, DatasetStepStats]:
+    """Per-dataset stats from group outcomes (or (sample, group rewards, group advantages) triples):
+    mean |advantage| and reward mean over completions, mean within-group reward variance."""
     by: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for sample, rewards, advantages in groups:
-        by.setdefault(sample.dataset, []).append((np.asarray(rewards, float), np.asarray(advantages, float)))
+    for g in groups:
+        if isinstance(g, GroupOutcome):
+            name, rewards, advantages = g.dataset, g.scored_rewards, g.advantages
+        else:
+            name, rewards, advantages = g[0].dataset, g[1], g[2]
+        if len(rewards):
+            by.setdefault(name, []).append((np.asarray(rewards, float), np.asarray(advantages, float)))
     out = {}
     for name, items in by.items():
         r = np.concatenate([x for x, _ in items])
@@ -54,6 +80,8 @@ class MixtureData:
     strategy: MixtureStrategy
     difficulty: DifficultyTracker
     steps: int = 0
+    pending: list[GroupOutcome] = field(default_factory=list)  # trained groups since the last weight update
+    last_global_ids: list[str] = field(default_factory=list)  # this step's global draws, as this rank saw them
 
     @classmethod
     def build(cls, config: MixtureConfig | str, batch_size: int, seed: int = 0, rank: int = 0,
@@ -62,23 +90,35 @@ class MixtureData:
         datasets = datasets if datasets is not None else load_datasets(cfg)
         names = [d.name for d in cfg.datasets]
         m = cfg.mixture
-        strategy = build_strategy(m.strategy, names, [d.weight for d in cfg.datasets], m.floor, m.params)
+        weights = cfg.weights  # normalised
+        strategy = build_strategy(m.strategy, names, [weights[n] for n in names], m.floor, m.params)
         sampler = MixtureSampler({n: datasets[n].samples for n in names}, strategy.weights, batch_size,
                                  seed=seed, rank=rank, world_size=world_size)
         return cls(cfg, datasets, sampler, strategy, DifficultyTracker(cfg.difficulty))
 
-    def next_batch(self) -> list[Sample]:
-        """This rank's prompts for the next step (prompts predicted useless are skipped)."""
-        skip = (lambda s: self.difficulty.should_skip(s.id)) if self.config.difficulty.enabled else None
-        return self.sampler.next_batch(skip)
+    @property
+    def names(self) -> list[str]:
+        return list(self.sampler.names)
 
-    def observe(self, groups: Sequence[tuple[Sample, Sequence[float], Sequence[float]]]) -> dict[str, float]:
-        """Feed one step's scored groups (global batch); returns metrics (weights, difficulty)."""
-        for sample, rewards, _ in groups:
-            self.difficulty.update(sample.id, rewards)
+    def next_batch(self) -> list[Sample]:
+        """This rank's prompts of the next global draw (prompts predicted useless are skipped)."""
+        skip = (lambda s: self.difficulty.should_skip(s.id)) if self.config.difficulty.enabled else None
+        pairs = self.sampler.next_global_indices(skip)
+        self.last_global_ids.extend(self.sampler.datasets[n][i].id for n, i in pairs)
+        return [self.sampler.datasets[n][i] for n, i in self.sampler.shard(pairs)]
+
+    def observe(self, outcomes: Sequence[GroupOutcome]) -> dict[str, float]:
+        """Feed every group drawn in one step, over all ranks; returns metrics (weights, difficulty)."""
+        for g in outcomes:
+            self.difficulty.update(g.sample_id, g.rewards)
+        self.pending.extend(g for g in outcomes if g.trained)
         self.steps += 1
+        self.last_global_ids = []
         if self.steps % self.config.mixture.update_every == 0:
-            self.sampler.set_weights(self.strategy.update(step_stats(groups)))
+            stats = step_stats(self.pending)
+            if stats:
+                self.sampler.set_weights(self.strategy.update(stats))
+            self.pending = []
         metrics = {f"mixture/weight/{n}": w for n, w in self.strategy.weights.items()}
         if self.config.difficulty.enabled:
             metrics.update(self.difficulty.metrics())
@@ -86,10 +126,12 @@ class MixtureData:
 
     def state_dict(self) -> dict[str, Any]:
         return {"sampler": self.sampler.state_dict(), "strategy": self.strategy.state_dict(),
-                "difficulty": self.difficulty.state_dict(), "steps": self.steps}
+                "difficulty": self.difficulty.state_dict(), "steps": self.steps,
+                "pending": [vars(g).copy() for g in self.pending]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.sampler.load_state_dict(state["sampler"])
         self.strategy.load_state_dict(state["strategy"])
         self.difficulty.load_state_dict(state["difficulty"])
         self.steps = int(state["steps"])
+        self.pending = [GroupOutcome(**g) for g in state.get("pending", [])]

@@ -3,9 +3,9 @@ data-parallel runner (``vrft eval``) and the API the GRPO engine calls for held-
 
     from vrft.eval import evaluate_samples, evaluate_mixture_heldout, get_benchmark
 
-Modules: :mod:`~vrft.eval.benchmarks` (registry), :mod:`~vrft.eval.judges` (completion -> answer in
-the original frame, score), :mod:`~vrft.eval.metrics` and :mod:`~vrft.eval.coco_metrics` (records
--> metrics), :mod:`~vrft.eval.records` (predictions.jsonl), :mod:`~vrft.eval.api` (Sample lists),
+Modules: :mod:`~vrft.eval.benchmarks` (registry; metrics live with their task in :mod:`vrft.tasks`),
+:mod:`~vrft.eval.judges` (completion -> answer in the original frame, score: the task's judge),
+:mod:`~vrft.eval.records` (predictions.jsonl), :mod:`~vrft.eval.api` (Sample lists),
 :mod:`~vrft.eval.run` (a benchmark run), :mod:`~vrft.eval.report` (markdown tables).
 Names are imported lazily, so ``vrft eval --compare`` does not import torch.
 """
@@ -19,7 +19,7 @@ _EXPORTS = {
     "ToolLoopUnavailable": "api",
     "Benchmark": "benchmarks", "register_benchmark": "benchmarks", "get_benchmark": "benchmarks",
     "list_benchmarks": "benchmarks", "benchmark_for_dataset": "benchmarks",
-    "Judgement": "judges", "register_judge": "judges", "judge": "judges",
+    "Judgement": "judges", "judge": "judges",
     "EvalRun": "run", "run_eval": "run",
     "before_after_table": "report", "stages_table": "report", "compare_table": "report", "metrics_table": "report",
 }

@@ -12,9 +12,9 @@
 Prompts are rolled out by :class:`vrft.rollout.RolloutCollector`, the collector training uses (the
 dataset's prompt template, vision budget and tools, exactly as in training), judged by
 :mod:`vrft.eval.judges` and scored by the benchmark's metric function. Under torchrun, pass the
-process's ``info`` (a ``DistInfo``: ``rank``, ``world``, ``enabled``, ``device``): samples are sharded
-by rank and every rank gets all predictions and the same metrics back. With a sharded model (FSDP2,
-ZeRO-3) pass ``lockstep=True`` so every rank runs the same number of forwards.
+process's :class:`~vrft.parallel.dist.DistInfo`: samples are sharded by rank and every rank gets
+all predictions and the same metrics back. With a sharded model (FSDP2, ZeRO-3) pass
+``lockstep=True`` so every rank runs the same number of forwards.
 """
 
 from __future__ import annotations
@@ -23,19 +23,18 @@ import importlib
 import logging
 import math
 from dataclasses import dataclass, field, replace
-from types import SimpleNamespace
 from typing import Any, Callable
 
 import torch
-import torch.distributed as dist
 
 from vrft.data.mixture_config import DatasetConfig, ToolsConfig
 from vrft.data.sample import Sample
 from vrft.eval.benchmarks import Benchmark, benchmark_for_dataset, get_benchmark
 from vrft.eval.judges import judge
 from vrft.eval.records import make_record
+from vrft.parallel.dist import DistInfo, all_gather_object, any_rank
 from vrft.policy.sampling import SamplingParams
-from vrft.rollout import RolloutBatch, RolloutCollector, all_ranks_done
+from vrft.rollout import RolloutBatch, RolloutCollector
 
 log = logging.getLogger(__name__)
 
@@ -155,19 +154,19 @@ def judge_rollouts(batch, bench: Benchmark, require_answer_tag: bool = True) -> 
 
 
 def run_sharded(policy, samples: list[Sample], cfg: DatasetConfig, bench: Benchmark, settings: EvalSettings, *,
-                info=None, lockstep: bool = False,
+                info: DistInfo | None = None, lockstep: bool = False,
                 on_records: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
     """Generate and judge ``samples`` (every rank passes the same list; rank r takes every world-th
     one), batch by batch. After each batch the records of all ranks are gathered and handed to
     ``on_records`` (e.g. appended to predictions.jsonl by rank 0). Returns every record, on every
     rank, in the order of ``samples``."""
-    info = info or SimpleNamespace(rank=0, world=1, enabled=False)
+    info = info or DistInfo()
     mine = samples[info.rank::info.world]
     per_rank = math.ceil(len(samples) / info.world)
     n_batches = math.ceil(per_rank / settings.batch_size)
     tools = _use_tools(cfg, settings)
     generator = torch.Generator().manual_seed(settings.seed + info.rank)
-    ranks_done = all_ranks_done(info.device) if lockstep and info.enabled else None
+    ranks_done = (lambda done: not any_rank(not done, info)) if lockstep and info.enabled else None
     out: dict[str, dict[str, Any]] = {}
     for b in range(n_batches):
         chunk = mine[b * settings.batch_size:(b + 1) * settings.batch_size]
@@ -177,19 +176,11 @@ def run_sharded(policy, samples: list[Sample], cfg: DatasetConfig, bench: Benchm
             records = judge_rollouts(batch, bench, settings.require_answer_tag)
         elif lockstep and info.enabled:  # a sharded model needs every rank in every forward
             _rollouts(policy, samples[:1], cfg, settings, tools, generator, ranks_done)
-        gathered = [r for part in _all_gather(records, info) for r in part]
+        gathered = [r for part in all_gather_object(records, info) for r in part]
         if on_records is not None:
             on_records(gathered)
         out.update((r["id"], r) for r in gathered)
     return [out[s.id] for s in samples if s.id in out]
-
-
-def _all_gather(obj, info) -> list:
-    if not info.enabled:
-        return [obj]
-    out = [None] * info.world
-    dist.all_gather_object(out, obj)
-    return out
 
 
 # ---- the engine's API ------------------------------------------------------------------------
@@ -211,7 +202,7 @@ def evaluate_samples(policy, samples: list[Sample], dataset_cfg: DatasetConfig, 
                      benchmark: str | Benchmark | None = None, max_new_tokens: int = 256, greedy: bool = True,
                      temperature: float = 1.0, n: int = 1, batch_size: int = 8,
                      require_answer_tag: bool = True, tools: bool | None = None, seed: int = 0,
-                     info=None, lockstep: bool = False) -> EvalResult:
+                     info: DistInfo | None = None, lockstep: bool = False) -> EvalResult:
     """Evaluate ``policy`` on ``samples`` of one dataset; metrics come from ``benchmark`` (inferred
     from the task when None: grounding -> refcoco, detection -> coco_det, chart -> chartqa,
     gui -> screenspot / gui_action, temporal -> charades_sta, vqa / mcq -> accuracy).
@@ -228,7 +219,7 @@ def evaluate_samples(policy, samples: list[Sample], dataset_cfg: DatasetConfig, 
 
 def evaluate_mixture_heldout(policy, loaded_datasets: dict[str, Any], *, max_samples: int | None = None,
                              max_new_tokens: int = 256, greedy: bool = True, batch_size: int = 8,
-                             require_answer_tag: bool = True, info=None,
+                             require_answer_tag: bool = True, info: DistInfo | None = None,
                              lockstep: bool = False,
                              benchmarks: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """``{dataset: metrics}`` over the held-out split of every dataset that has one (the first

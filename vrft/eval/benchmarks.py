@@ -4,7 +4,9 @@
     def refcoco(records): return grounding_metrics(records)
 
 ``get_benchmark(name)`` resolves aliases; an unknown name lists the valid ones. For the held-out
-splits of a training mixture, :func:`benchmark_for_dataset` picks the benchmark from the task.
+splits of a training mixture, :func:`benchmark_for_dataset` asks the task (``Task.benchmark_for``);
+a task without a registered benchmark gets one built from its own ``metrics``. Metric functions live
+with their task in :mod:`vrft.tasks`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from vrft.eval import coco_metrics, metrics
+from vrft.tasks import get_task
+from vrft.tasks.answer import chart_metrics
+from vrft.tasks.detection import detection_metrics
+from vrft.tasks.grounding import grounding_metrics
+from vrft.tasks.gui import gui_action_metrics, gui_click_metrics
+from vrft.tasks.metrics import accuracy_metrics, mixed_metrics
+from vrft.tasks.temporal import temporal_metrics
 
 MetricFn = Callable[[list[dict[str, Any]]], dict[str, float]]
 
@@ -29,7 +37,7 @@ class Benchmark:
     metric: MetricFn
     """Records -> metrics (with ``score``, the headline in [0, 1])."""
     judge: str | None = None
-    """Judge (see :mod:`vrft.eval.judges`); None: the judge of each sample's task."""
+    """Task whose judge scores completions (``Task.judge``); None: the judge of each sample's task."""
     prompt_template: str = "default"
     """Default prompt template (``--prompt-template`` overrides it)."""
     headline: str = "score"
@@ -90,19 +98,19 @@ def list_benchmarks() -> list[str]:
                     aliases=("refcoco+", "refcocog"))
 def refcoco(records):
     """Referring-expression grounding: accuracy at IoU > 0.5 and mean IoU (original pixels)."""
-    return metrics.grounding_metrics(records)
+    return grounding_metrics(records)
 
 
 @register_benchmark("coco_det", format="coco", task="detection", headline="mAP")
 def coco_det(records):
     """COCO detection: mAP@[.5:.95] and AP50 by pycocotools' COCOeval."""
-    return coco_metrics.detection_metrics(records)
+    return detection_metrics(records)
 
 
 @register_benchmark("chartqa", format="chartqa", task="chart", headline="relaxed_acc")
 def chartqa(records):
     """ChartQA: relaxed accuracy (5% on numbers), split by human / augmented."""
-    return metrics.chart_metrics(records)
+    return chart_metrics(records)
 
 
 # GUI targets are small: screenshots get a larger pixel budget than the training default.
@@ -110,69 +118,61 @@ def chartqa(records):
                     vision={"max_pixels": 28 * 28 * 1280})
 def screenspot(records):
     """ScreenSpot: click accuracy, by text / icon, platform and group."""
-    return metrics.gui_click_metrics(records)
+    return gui_click_metrics(records)
 
 
 @register_benchmark("screenspot_pro", format="screenspot_pro", task="gui", headline="click_acc",
                     vision={"max_pixels": 28 * 28 * 4096})
 def screenspot_pro(records):
     """ScreenSpot-Pro: click accuracy, by text / icon, platform, group and application."""
-    return metrics.gui_click_metrics(records)
+    return gui_click_metrics(records)
 
 
 @register_benchmark("gui_action", format="jsonl", task="gui", headline="action_acc")
 def gui_action(records):
     """GUI actions (click / type / scroll) in native jsonl: accuracy, by action."""
-    return metrics.gui_action_metrics(records)
+    return gui_action_metrics(records)
 
 
 @register_benchmark("charades_sta", format="charades_sta", task="temporal", headline="miou")
 def charades_sta(records):
     """Charades-STA temporal grounding: R1@{0.3, 0.5, 0.7} and mIoU."""
-    return metrics.temporal_metrics(records)
+    return temporal_metrics(records)
 
 
 @register_benchmark("activitynet", format="activitynet", task="temporal", headline="miou")
 def activitynet(records):
     """ActivityNet Captions temporal grounding: R1@{0.3, 0.5, 0.7} and mIoU."""
-    return metrics.temporal_metrics(records)
+    return temporal_metrics(records)
 
 
 @register_benchmark("mcq", format="jsonl", task="mcq", headline="accuracy")
 def mcq(records):
     """Multiple choice (native jsonl, solution {"answer": "B"}): accuracy."""
-    return metrics.accuracy_metrics(records)
+    return accuracy_metrics(records)
 
 
 @register_benchmark("vqa", format="jsonl", task="vqa", headline="accuracy")
 def vqa(records):
     """Short-answer VQA (native jsonl): exact-match accuracy (answer_match)."""
-    return metrics.accuracy_metrics(records)
+    return accuracy_metrics(records)
 
 
 @register_benchmark("synthetic", format="jsonl", task=None, headline="score")
 def synthetic(records):
     """Native jsonl rows of any task (the synthetic tasks): mean score and accuracy, by task."""
-    return metrics.mixed_metrics(records)
+    return mixed_metrics(records)
 
 
-TASK_BENCHMARKS = {"grounding": "refcoco", "detection": "coco_det", "chart": "chartqa", "gui": "screenspot",
-                   "temporal": "charades_sta", "vqa": "vqa", "mcq": "mcq"}
-"""The benchmark whose metrics a held-out split of each task gets."""
-
-
-def benchmark_for_dataset(task: str, reward_names: list[str] = (), solutions: list[dict] = ()) -> Benchmark:
-    """The benchmark for a mixture dataset's held-out split, from its task: grounding -> refcoco,
-    detection -> coco_det, chart -> chartqa, gui -> screenspot (gui_action when some solution is
-    not a click, or the dataset is rewarded by ``gui_action``), temporal -> charades_sta,
-    vqa -> vqa (chartqa's relaxed accuracy when the dataset is rewarded by ``chart_answer``),
-    mcq -> mcq."""
-    if task not in TASK_BENCHMARKS:
-        raise ValueError(f"no benchmark for task {task!r}; tasks with one: {sorted(TASK_BENCHMARKS)}")
-    name = TASK_BENCHMARKS[task]
-    if task == "gui" and ("gui_action" in reward_names
-                          or any((s or {}).get("action", "click") != "click" for s in solutions)):
-        name = "gui_action"
-    if task == "vqa" and "chart_answer" in reward_names:
-        name = "chartqa"  # its judge is the chart judge whatever the samples' task
-    return get_benchmark(name)
+def benchmark_for_dataset(task: str, reward_names: list[str] = (), solutions: list[dict] = (),
+                          dataset: str | None = None) -> Benchmark:
+    """The benchmark for a mixture dataset's held-out split: the one its task picks from the dataset's
+    rewards and solutions (``Task.benchmark_for``), or, for a task without one, a native-jsonl
+    benchmark named after the task, scored by the task's judge and ``metrics``. ``dataset`` names
+    the dataset in the error for an unknown task."""
+    kind = get_task(task, f"dataset {dataset!r}" if dataset else "held-out benchmark")
+    name = kind.benchmark_for(list(reward_names), list(solutions))
+    if name is not None:
+        return get_benchmark(name)
+    return Benchmark(name=kind.name, format="jsonl", task=kind.name, metric=kind.metrics, judge=kind.name,
+                     headline=kind.headline, doc=f"held-out split of task {kind.name!r}: its own metrics")

@@ -146,7 +146,7 @@ def _prepare(run: EvalRun, config: dict[str, Any], store: PredictionStore) -> tu
 def run_eval(run: EvalRun) -> dict[str, Any] | None:
     """Run one benchmark evaluation (also under torchrun); rank 0 returns the ``metrics.json``
     summary, other ranks None. The process group is always shut down on the way out."""
-    from vrft.grpo.distributed import all_gather_object, init_distributed, shutdown
+    from vrft.parallel.dist import all_gather_object, init_distributed, shutdown
 
     info = init_distributed()
     ok = False

@@ -235,3 +235,18 @@ def rloo_advantage(rewards_B: Tensor, group_B: Tensor, valid_B: Optional[Tensor]
     others_mean_B = (stats.sum_G[group_B] - r_B) / (n_B - 1).clamp(min=1)
     adv_B = torch.where(n_B > 1, r_B - others_mean_B, torch.zeros_like(r_B))
     return _finish(adv_B, rewards_B, valid_B, stats, eps)
+
+
+def advantages_over_ranks(name: str, rewards_B: Tensor, group_B: Tensor, valid_B: Optional[Tensor], *,
+                          rank: int, groups_per_rank: list[int],
+                          reduce_sum: Callable[[Tensor], Tensor]) -> tuple[Tensor, Metrics]:
+    """The estimator `name` on this rank's rows with group statistics of the whole global batch.
+
+    Group ids become global (rank r's groups follow those of ranks < r; ``groups_per_rank`` is every
+    rank's group count, the same list on all ranks) and the per-group sums are summed over ranks
+    with ``reduce_sum``, so batch-wide estimators (``batch_std``) see the global batch and group-wise
+    ones are unchanged (a group lives on one rank; the others add zeros)."""
+    offset = sum(groups_per_rank[:rank])
+    global_B = group_B.long() + offset
+    stats = group_stats(rewards_B, global_B, valid_B, num_groups=sum(groups_per_rank)).reduced(reduce_sum)
+    return get_advantage(name)(rewards_B, global_B, valid_B, stats=stats)

@@ -9,6 +9,7 @@ Layout of ``run_dir/checkpoints/step-000123/``::
     trainer_state.pt     ``extra_state``: sampler, mixture learner, difficulty, counters... (rank 0)
     trainer_state.json   the step and the JSON-serialisable part of ``extra_state``, for humans
     rng-rank{r}.pt       python / numpy / torch CPU (/ CUDA) RNG states of rank r
+    rank-state-rank{r}.pt ``rank_state`` of rank r: what differs between ranks (its sampling generator)
     COMPLETE             written last; a directory without it is not a checkpoint
 
 How a save stays atomic: everything is written into ``checkpoints/.tmp-step-000123-<pid>`` (rank 0's
@@ -62,6 +63,10 @@ def step_dir_name(step: int) -> str:
 
 def rng_file(rank: int) -> str:
     return f"rng-rank{rank}.pt"
+
+
+def rank_state_file(rank: int) -> str:
+    return f"rank-state-rank{rank}.pt"
 
 
 def optimizer_file(rank: int, sharded: bool) -> str:
@@ -206,6 +211,7 @@ def save_checkpoint(run_dir: PathLike, step: int, *,
                     save_model: Optional[Callable[[Path], None]] = None,
                     optimizer: Any = None, scheduler: Any = None,
                     extra_state: Optional[dict[str, Any]] = None,
+                    rank_state: Optional[dict[str, Any]] = None,
                     rank: int = 0, world_size: int = 1,
                     barrier: Optional[Callable[[], None]] = None,
                     keep_last: Optional[int] = None,
@@ -214,7 +220,8 @@ def save_checkpoint(run_dir: PathLike, step: int, *,
 
     ``optimizer`` / ``scheduler``: objects with ``state_dict()`` (or state dicts); saved by rank 0,
     or by every rank to ``optimizer-rank{r}.pt`` when ``sharded_optimizer``. ``extra_state``: a dict
-    of anything picklable (saved by rank 0). ``keep_last``: keep that many complete checkpoints
+    of anything picklable (saved by rank 0), the same on every rank; ``rank_state``: what each rank
+    holds of its own (saved by every rank, restored to the same rank). ``keep_last``: keep that many complete checkpoints
     (None keeps all). Re-saving an existing step replaces it.
     """
     if keep_last is not None and keep_last < 1:
@@ -246,6 +253,8 @@ def save_checkpoint(run_dir: PathLike, step: int, *,
                     "state": _json_part(extra)}
             (tmp / TRAINER_STATE_JSON).write_text(json.dumps(meta, indent=2, default=str))
         torch.save(rng, tmp / rng_file(rank))
+        if rank_state is not None:
+            torch.save(rank_state, tmp / rank_state_file(rank))
     except BaseException:
         if rank == 0:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -293,6 +302,7 @@ class LoadedCheckpoint:
     model_dir: Path
     extra_state: dict[str, Any] = field(default_factory=dict)
     rng_restored: bool = False
+    rank_state: Optional[dict[str, Any]] = None  # this rank's own state, None if it was not saved
 
 
 def load_checkpoint(path: PathLike, *, optimizer: Any = None, scheduler: Any = None, rank: int = 0,
@@ -329,5 +339,8 @@ def load_checkpoint(path: PathLike, *, optimizer: Any = None, scheduler: Any = N
     if restore_rng and (path / rng_file(rank)).is_file():
         restore_rng_state(torch.load(path / rng_file(rank), map_location="cpu", weights_only=True))
         rng_restored = True
+    rank_state = None
+    if (path / rank_state_file(rank)).is_file():
+        rank_state = torch.load(path / rank_state_file(rank), map_location=map_location, weights_only=False)
     return LoadedCheckpoint(path=path, step=checkpoint_step(path), model_dir=model_dir,
-                            extra_state=extra, rng_restored=rng_restored)
+                            extra_state=extra, rng_restored=rng_restored, rank_state=rank_state)

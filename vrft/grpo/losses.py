@@ -153,20 +153,24 @@ def _finish(policy: Tensor, kl: Optional[Tensor], beta: float, ratio_BT: Tensor,
             high_BT: Tensor, mask_BT: Tensor, is_weights_BT: Optional[Tensor]) -> tuple[Tensor, Metrics]:
     loss = policy + beta * kl if kl is not None else policy
     n_tok = mask_BT.sum().clamp(min=1)
-    ratio_masked_BT = ratio_BT[mask_BT]
+    # Masked reductions without boolean indexing: no data-dependent shapes, so the loss also runs
+    # under FakeTensorMode (the device tests) and without a host sync.
+    ratio_max = torch.where(mask_BT, ratio_BT.detach(), torch.full_like(ratio_BT, -torch.inf)).max() \
+        if ratio_BT.numel() else ratio_BT.new_ones(())
     metrics = {
         "loss/policy": policy,
         "loss/total": loss,
         "policy/clip_frac": (low_BT | high_BT).sum() / n_tok,
         "policy/clip_frac_low": low_BT.sum() / n_tok,
         "policy/clip_frac_high": high_BT.sum() / n_tok,
-        "policy/ratio_mean": ratio_masked_BT.sum() / n_tok,
-        "policy/ratio_max": ratio_masked_BT.max() if ratio_masked_BT.numel() else ratio_BT.new_ones(()),
+        "policy/ratio_mean": torch.where(mask_BT, ratio_BT, torch.zeros_like(ratio_BT)).sum() / n_tok,
+        "policy/ratio_max": torch.where(torch.isfinite(ratio_max), ratio_max, torch.ones_like(ratio_max)),
     }
     if kl is not None:
         metrics["loss/kl"] = kl
     if is_weights_BT is not None:
-        metrics["policy/is_weight_mean"] = is_weights_BT.detach()[mask_BT].sum() / n_tok
+        w_BT = is_weights_BT.detach()
+        metrics["policy/is_weight_mean"] = torch.where(mask_BT, w_BT, torch.zeros_like(w_BT)).sum() / n_tok
     return loss, {k: v.detach().float() for k, v in metrics.items()}
 
 
@@ -278,7 +282,8 @@ def gspo_loss(logp_BT: Tensor, old_logp_BT: Tensor, adv_B: Tensor, mask_BT: Tens
     nonempty_B = mask_BT.any(-1)
     n_seq = nonempty_B.sum().clamp(min=1)
     s_B = torch.exp(log_s_B.detach())
-    metrics["policy/ratio_mean"] = (s_B[nonempty_B].sum() / n_seq).float()
-    metrics["policy/ratio_max"] = (s_B[nonempty_B].max() if bool(nonempty_B.any()) else s_B.new_ones(())).float()
+    metrics["policy/ratio_mean"] = (torch.where(nonempty_B, s_B, torch.zeros_like(s_B)).sum() / n_seq).float()
+    s_max = torch.where(nonempty_B, s_B, torch.full_like(s_B, -torch.inf)).max() if s_B.numel() else s_B.new_ones(())
+    metrics["policy/ratio_max"] = torch.where(torch.isfinite(s_max), s_max, torch.ones_like(s_max)).float()
     metrics["policy/seq_clip_frac"] = ((low_BT | high_BT).any(-1).sum() / n_seq).float()
     return loss, metrics

@@ -7,7 +7,7 @@ import os
 
 import torch
 
-from vrft.grpo.distributed import DistInfo, barrier
+from vrft.parallel.dist import DistInfo, barrier
 from vrft.policy.loading import LoadSettings, LoraSettings
 from vrft.policy.policy import Policy
 

@@ -48,19 +48,20 @@ def sft_warmup(trainer):
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lr_lambda(cfg.train.warmup_sft_lr_schedule, 0, cfg.train.warmup_sft_steps))
-    plan = stage_plan(cfg.train, trainer.sampler.names)
-    mixture = dict(zip(trainer.sampler.names, trainer.sampler.weights))
+    plan = stage_plan(cfg.train, trainer.data.sampler.names)
+    mixture = dict(zip(trainer.data.sampler.names, trainer.data.sampler.weights))
     for step in range(cfg.train.warmup_sft_steps):
         if step in plan:
-            trainer.sampler.set_weights(stage_weights(mixture, plan[step]))
-        samples = trainer.sampler.next_batch()
+            trainer.data.sampler.set_weights(stage_weights(mixture, plan[step]))
+        samples = trainer.data.sampler.next_batch()
         prompts, targets = [], []
         for s in samples:
-            dcfg = trainer.data[s.dataset].config
+            dcfg = trainer.data.datasets[s.dataset].config
             prompt = encode_sample(policy, s, dcfg)
             prompts.append(prompt)
             targets.append(ground_truth_tokens(policy, s, prompt, dcfg)[0])
-        out = policy.logprobs(prompts, list(range(len(prompts))), targets)
+        with trainer.backend.autocast():
+            out = policy.logprobs(prompts, list(range(len(prompts))), targets)
         # Each sample weighs the same: a token mean would let long answers (detection lists,
         # boxes) drown the short ones (a colour word) in a mixed batch.
         per_sample = -torch.stack([lp.mean() for lp in out.logprobs])
@@ -75,4 +76,4 @@ def sft_warmup(trainer):
             metrics[f"sft/{name}/loss"] = float(per_sample[rows].detach().mean())
         yield metrics
         sched.step()
-    trainer.sampler.set_weights(mixture)
+    trainer.data.sampler.set_weights(mixture)

@@ -1,4 +1,4 @@
-"""Per-dataset statistics of one step: what the mixture learner and the logs consume."""
+"""What one step's rollouts tell: group outcomes for the data side, and the step's reward metrics."""
 
 from __future__ import annotations
 
@@ -6,43 +6,26 @@ import math
 
 import torch
 
-from vrft.data.mixture_learning import DatasetStepStats
-from vrft.grpo.distributed import DistInfo, all_gather_object
+from vrft.data.mixture import GroupOutcome
+from vrft.parallel.dist import DistInfo, all_gather_object
 from vrft.rollout import RolloutBatch
 
 
-def _per_dataset_rows(batch: RolloutBatch) -> dict[str, list[int]]:
-    rows: dict[str, list[int]] = {}
-    for i, p in enumerate(batch.seq_prompt):
-        if batch.valid[i]:
-            rows.setdefault(batch.samples[p].dataset, []).append(i)
-    return rows
-
-
-def dataset_step_stats(batch: RolloutBatch, adv_B: torch.Tensor, info: DistInfo) -> dict[str, DatasetStepStats]:
-    """Mean |advantage|, reward mean and mean within-group variance per dataset, over all ranks.
-    Injected ground-truth rows are left out: they say nothing about what the policy can do."""
-    local: dict[str, list[float]] = {}  # name -> [sum |adv|, sum r, sum group var, n rows, n groups]
-    for name, rows in _per_dataset_rows(batch).items():
-        rows = [i for i in rows if not batch.injected[i]]
-        if not rows:
-            continue
-        acc = local.setdefault(name, [0.0, 0.0, 0.0, 0, 0])
-        acc[0] += float(adv_B[rows].abs().sum())
-        acc[1] += float(batch.rewards[rows].nan_to_num(0.0).sum())
-        acc[3] += len(rows)
-        for p in {batch.seq_prompt[i] for i in rows}:
-            r = batch.rewards[[i for i in rows if batch.seq_prompt[i] == p]]
-            acc[2] += float(r.var(unbiased=False)) if r.numel() > 1 else 0.0
-            acc[4] += 1
-    merged: dict[str, list[float]] = {}
-    for part in all_gather_object(local, info):
-        for name, acc in part.items():
-            m = merged.setdefault(name, [0.0, 0.0, 0.0, 0, 0])
-            for k in range(5):
-                m[k] += acc[k]
-    return {n: DatasetStepStats(mean_abs_advantage=m[0] / m[3], reward_mean=m[1] / m[3],
-                                reward_var=m[2] / max(m[4], 1), n=int(m[3])) for n, m in merged.items() if m[3]}
+def group_outcomes(batch: RolloutBatch, adv_B: torch.Tensor | None, trained: bool = True) -> list[GroupOutcome]:
+    """One GroupOutcome per prompt of `batch`. Injected ground-truth rows are left out: they say
+    nothing about what the policy can do. Errored rewards count as 0 for difficulty and are left
+    out of the mixture statistics."""
+    out = []
+    for p, sample in enumerate(batch.samples):
+        rows = [i for i, q in enumerate(batch.seq_prompt) if q == p and not batch.injected[i]]
+        scored = [i for i in rows if batch.valid[i]]
+        rewards = batch.rewards.nan_to_num(0.0)
+        out.append(GroupOutcome(
+            dataset=sample.dataset, sample_id=sample.id, rewards=tuple(float(rewards[i]) for i in rows),
+            scored_rewards=tuple(float(rewards[i]) for i in scored),
+            advantages=tuple(float(adv_B[i]) for i in scored) if adv_B is not None else (0.0,) * len(scored),
+            trained=trained))
+    return out
 
 
 def rollout_metrics(batch: RolloutBatch, weights: dict[str, float], info: DistInfo) -> dict[str, float]:

@@ -8,14 +8,13 @@ the global loss; the sum is multiplied by the world size because DDP / FSDP aver
 
 from __future__ import annotations
 
-import contextlib
-import math
 from dataclasses import dataclass
 
 import torch
 
-from vrft.grpo.distributed import DistInfo, all_reduce_sum
+from vrft.grpo.losses import get_loss
 from vrft.rollout import RolloutBatch
+from vrft.parallel.backend import TrainBackend
 from vrft.policy.policy import Policy
 
 
@@ -36,10 +35,14 @@ class UpdateSettings:
     shared_prefix: bool = True  # score each prompt's group packed, the prompt once (vrft.policy.shared_prefix)
 
 
-def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_right(rows: list[torch.Tensor], value: float = 0.0,
+              device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T) rows padded with `value` and their (B, T) float mask, on `device` (default: the
+    first row's device)."""
+    device = device if device is not None else rows[0].device
     t = max(int(r.shape[0]) for r in rows)
-    out = torch.full((len(rows), t), value, dtype=rows[0].dtype)
-    mask = torch.zeros((len(rows), t), dtype=torch.float32)
+    out = torch.full((len(rows), t), value, dtype=rows[0].dtype, device=device)
+    mask = torch.zeros((len(rows), t), dtype=torch.float32, device=device)
     for i, r in enumerate(rows):
         out[i, :r.shape[0]] = r
         mask[i, :r.shape[0]] = 1.0
@@ -73,17 +76,15 @@ def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], tempera
 
 
 def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss_mask_B: torch.Tensor,
-                  optimizer, scheduler, settings: UpdateSettings, info: DistInfo, *,
+                  backend: TrainBackend, settings: UpdateSettings, *,
                   old_logps: list[torch.Tensor] | None = None, ref_logps: list[torch.Tensor] | None = None,
-                  no_sync=None, engine=None, is_weights: list[torch.Tensor] | None = None) -> dict[str, float]:
+                  is_weights: list[torch.Tensor] | None = None) -> dict[str, float]:
     """Run mu epochs of clipped policy-gradient steps; return averaged metrics.
 
     Rows whose `loss_mask_B` is 0 (errored rewards, masked truncations) stay in the micro-batches
     with a zero token mask, so every rank runs the same number of forward/backward passes (the
-    collectives of DDP / FSDP / DeepSpeed must line up) while contributing nothing. `engine` is a
-    DeepSpeed engine, which then owns backward, clipping and the optimizer step."""
-    from vrft.grpo.losses import get_loss
-
+    collectives of DDP / FSDP / DeepSpeed must line up) while contributing nothing. The backend
+    owns gradient synchronisation, backward, clipping and the optimizer step."""
     loss_fn = get_loss(settings.loss)
     rows = list(range(len(batch.completions)))
     metrics: dict[str, list[float]] = {}
@@ -93,65 +94,51 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
         for s in range(0, len(rows), mb):
             mini = rows[s:s + mb]
             live = [i for i in mini if loss_mask_B[i] > 0]
-            local = torch.tensor([float(sum(n_loss_tokens(batch.completions[i]) for i in live)), float(len(live))])
-            n_tok_global, n_seq_global = all_reduce_sum(local, info).tolist()
+            local = torch.tensor([float(sum(n_loss_tokens(batch.completions[i]) for i in live)), float(len(live))],
+                                 dtype=torch.float64)
+            n_tok_global, n_seq_global = backend.reduce_sum(local).tolist()
             if n_seq_global == 0:  # nothing trainable on any rank: skip together
                 metrics.setdefault("train/skipped_empty", []).append(1.0)
                 continue
             micro = [mini[k:k + settings.micro_batch_size] for k in range(0, len(mini), settings.micro_batch_size)]
-            if engine is None:
-                optimizer.zero_grad(set_to_none=True)
+            backend.zero_grad()
             for m_i, idx in enumerate(micro):
-                last = m_i == len(micro) - 1
-                ctx = no_sync() if (no_sync is not None and not last) else contextlib.nullcontext()
-                with ctx:
-                    out = _micro_logprobs(policy, batch, idx, settings.temperature,
-                                          shared_prefix=settings.shared_prefix)
+                with backend.accumulating(last=m_i == len(micro) - 1):
+                    with backend.autocast():  # the forward in bf16 under mixed precision; log-probs come out fp32
+                        out = _micro_logprobs(policy, batch, idx, settings.temperature,
+                                              shared_prefix=settings.shared_prefix)
+                    # The loss runs where the model's log-probs are; everything joining them moves there.
                     logp_BT, mask_BT = pad_right(out.logprobs)
-                    mask_BT = mask_BT * loss_mask_B[idx].float()[:, None]
+                    dev = logp_BT.device
+                    mask_BT = mask_BT * loss_mask_B[idx].float().to(dev)[:, None]
                     if out.loss_masks is not None:  # observation tokens of multi-turn rows
-                        mask_BT = mask_BT * pad_right(out.loss_masks)[0]
+                        mask_BT = mask_BT * pad_right(out.loss_masks, device=dev)[0]
                     if old_logps is not None:
-                        old_BT = pad_right([old_logps[i] for i in idx])[0]
+                        old_BT = pad_right([old_logps[i] for i in idx], device=dev)[0]
                     else:  # on-policy: ratio 1 with the right gradient
                         old_BT = logp_BT.detach()
-                    ref_BT = pad_right([ref_logps[i] for i in idx])[0] if ref_logps is not None else None
-                    is_BT = pad_right([is_weights[i] for i in idx], 1.0)[0] if is_weights is not None else None
-                    loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx], mask_BT, clip_low=settings.clip_low,
+                    ref_BT = pad_right([ref_logps[i] for i in idx], device=dev)[0] if ref_logps is not None else None
+                    is_BT = pad_right([is_weights[i] for i in idx], 1.0, device=dev)[0] \
+                        if is_weights is not None else None
+                    loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, clip_low=settings.clip_low,
                                        clip_high=settings.clip_high, n_tokens_global=n_tok_global,
                                        ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
                                        n_seqs_global=n_seq_global, max_len=settings.max_new_tokens,
                                        is_weights_BT=is_BT)
-                    # Each micro-batch's loss is its share of the global loss; data-parallel
-                    # backends average gradients over ranks, so scale by the world size.
-                    if engine is not None:
-                        engine.backward(loss * info.world, scale_wrt_gas=False)
-                        engine.step()  # DeepSpeed only steps at the accumulation boundary
-                    else:
-                        (loss * info.world).backward()
+                    backend.backward(loss)  # each micro-batch's loss is its share of the global loss
                 if any(loss_mask_B[i] > 0 for i in idx):
                     for k, v in lm.items():
                         metrics.setdefault(k, []).append(float(v))
                     if out.entropy:
                         metrics.setdefault("policy/entropy", []).append(float(torch.cat(out.entropy).mean()))
-            if engine is not None:
-                gnorm = engine.get_global_grad_norm()
-                gnorm = float(gnorm) if gnorm is not None else float("nan")
-                metrics.setdefault("train/grad_norm", []).append(gnorm)
-                n_steps += 1
-                continue
-            params = [p for p in policy.model.parameters() if p.requires_grad]
-            gnorm = float(torch.nn.utils.clip_grad_norm_(params, settings.grad_clip if settings.grad_clip > 0 else math.inf))
+            gnorm, stepped = backend.optimizer_step(settings.grad_clip)
             metrics.setdefault("train/grad_norm", []).append(gnorm)
-            if not math.isfinite(gnorm):
-                optimizer.zero_grad(set_to_none=True)
+            if not stepped:
                 metrics.setdefault("train/nonfinite", []).append(1.0)
                 continue
-            optimizer.step()
             n_steps += 1
-    if scheduler is not None and engine is None:
-        scheduler.step()
+    backend.scheduler_step()
     result = {k: sum(v) / len(v) for k, v in metrics.items()}
     result["train/optimizer_steps"] = float(n_steps)
-    result["train/lr"] = float(optimizer.param_groups[0]["lr"])
+    result["train/lr"] = backend.lr
     return result

@@ -185,7 +185,7 @@ def run_trial(cfg, raw: RawMixture, index: int, weights: dict[str, float], out_d
     last = trainer.train()
     t1 = time.time()
     per_dataset = evaluate_mixture_heldout(
-        trainer.policy, trainer.data,
+        trainer.policy, trainer.data.datasets,
         max_samples=s.eval_max_samples if s.eval_max_samples is not None else tcfg.eval.max_samples,
         max_new_tokens=s.eval_max_new_tokens or tcfg.rollout.max_new_tokens, greedy=tcfg.eval.greedy,
         batch_size=s.eval_batch_size)

@@ -12,7 +12,6 @@ from vrft.rollout.episode import (
     DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, Episode, encode_sample, episode_for_prompt, prepare_episode,
 )
 from vrft.rollout.ground_truth import ground_truth_tokens, inject_ground_truth
-from vrft.rollout.lockstep import all_ranks_done
 from vrft.rollout.loop import run_turn_loop
 from vrft.rollout.scoring import reward_context, score_rollouts, trajectory_reward_context
 from vrft.rollout.scripted import ScriptedBackend
@@ -21,7 +20,7 @@ from vrft.rollout.trajectory import FINISH_REASONS, TRUNCATED, Trajectory
 __all__ = [
     "BACKENDS", "DEFAULT_MAX_IMAGES", "DEFAULT_MAX_TOTAL_TOKENS", "Episode", "FINISH_REASONS", "GenerationBackend",
     "HFBackend", "Lockstep", "RolloutBatch", "RolloutCollector", "ScriptedBackend", "TRUNCATED", "Trajectory",
-    "TurnRequest", "VLLMBackend", "all_ranks_done", "batch_from_trajectories", "encode_sample", "episode_for_prompt",
+    "TurnRequest", "VLLMBackend", "batch_from_trajectories", "encode_sample", "episode_for_prompt",
     "ground_truth_tokens", "group_has_signal", "inject_ground_truth", "prepare_episode", "reward_context",
     "run_turn_loop", "score_rollouts", "trajectory_inputs", "trajectory_logprobs", "trajectory_reward_context",
 ]

@@ -83,7 +83,9 @@ class RolloutBatch:
                     offsets.append(offsets[-1] + len(b.samples))
                 out[f.name] = [p + off for v, off in zip(values, offsets) for p in v]
             else:
-                out[f.name] = _join(values, [len(b.seq_prompt) for b in batches])
+                per_prompt_field = f.metadata[PER] == "prompt"
+                out[f.name] = _join(values, [len(b.seq_prompt) for b in batches],
+                                    [len(b.samples) if per_prompt_field else len(b.seq_prompt) for b in batches])
         return cls(**out)
 
 
@@ -99,7 +101,11 @@ def _take(value, index: list[int]):
     return [value[i] for i in index]
 
 
-def _join(values: list, n_rows: list[int]):
+def _join(values: list, n_rows: list[int], n_items: list[int]):
+    """``n_items``: how many entries each batch holds of this field; batches holding none (no
+    prompts) are left out, so an empty selection joins with anything."""
+    kept = [(v, r) for v, r, n in zip(values, n_rows, n_items) if n] or [(values[0], n_rows[0])]
+    values, n_rows = [v for v, _ in kept], [r for _, r in kept]
     first = values[0]
     if any(v is None for v in values):
         return None

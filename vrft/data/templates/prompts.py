@@ -1,5 +1,6 @@
 """Prompt templates: the task text wrapped with the answer format the rewards parse, in the model's
-coordinate frame, and the ``<think>`` / ``<answer>`` instruction.
+coordinate frame, and the ``<think>`` / ``<answer>`` instruction. The task's lead-in and answer
+format come from its :class:`~vrft.tasks.Task`.
 
 A dataset's ``prompt_template`` is a registered name (``default``, ``no_think``, ``r1``) or inline
 text using the placeholders ``{question}`` (required), ``{format}`` (the task's answer format),
@@ -13,6 +14,7 @@ import re
 
 from rewards.frames import NORM_1000, ORIGINAL_PIXELS, RESIZED_PIXELS
 from vrft.data.sample import Sample
+from vrft.tasks import sample_task
 
 FRAME_PHRASES = {
     NORM_1000: "coordinates normalised to 0-1000 (0 is the left / top edge of the image, 1000 the "
@@ -72,51 +74,13 @@ def question_text(sample: Sample) -> str:
 
 
 def task_question(sample: Sample) -> str:
-    """The task text as a request: referring expressions and instructions get a short lead-in."""
-    q = question_text(sample).strip()
-    if sample.task == "grounding":
-        return f'Find the region of the image described by: "{q}".'
-    if sample.task == "gui":
-        return f'On this screenshot, carry out the instruction: "{q}".'
-    if sample.task == "temporal":
-        return f'Find the moment in the video when: "{q}".'
-    return q
+    """The task text as a request: the task may add a short lead-in (``Task.question``)."""
+    return sample_task(sample).question(question_text(sample).strip())
 
 
 def answer_format(sample: Sample, output_frame: str) -> str:
-    """The sentence saying what goes inside <answer>, per task, in the model's coordinate frame."""
-    frame = FRAME_PHRASES[output_frame]
-    task = sample.task
-    if task == "grounding":
-        return f'Answer with its bounding box as {{"bbox_2d": [x1, y1, x2, y2]}} in {frame}.'
-    if task == "detection":
-        return ('Answer with a JSON list of every such object, [{"bbox_2d": [x1, y1, x2, y2], '
-                f'"label": "cat"}}, ...], in {frame}; answer [] when there is none.')
-    if task in ("chart", "vqa"):
-        return "Answer with a single number, word or short phrase (for example 12.5)."
-    if task == "mcq":
-        return "Answer with the letter of the correct option only (for example B)."
-    if task == "gui":
-        return ('Answer with one action as JSON: {"action": "click", "point_2d": [x, y]} to click a '
-                f'point given in {frame}, or {{"action": "type", "text": "..."}} to type text.')
-    if task == "temporal":
-        text = ('Answer with the start and end of the moment in seconds from the start of the video, '
-                'as "12.50 to 20.10".')
-        duration = clip_duration(sample)
-        return text + (f" The video is {duration:.2f} seconds long." if duration else "")
-    raise ValueError(f"sample {sample.id}: no answer format for task {task!r}")
-
-
-def clip_duration(sample: Sample) -> float | None:
-    """Seconds the model sees: the clip when the sample has one, else meta.duration."""
-    duration = sample.meta.get("duration")
-    video = sample.video
-    if video is not None and (video.start is not None or video.end is not None):
-        end = video.end if video.end is not None else duration
-        if end is None:
-            return None
-        return float(end) - float(video.start or 0.0)
-    return float(duration) if duration else None
+    """The sentence saying what goes inside <answer> (``Task.answer_format``), in the model's frame."""
+    return sample_task(sample).answer_format(sample, FRAME_PHRASES[output_frame])
 
 
 def render_prompt(sample: Sample, template: str, output_frame: str, think: bool = True) -> str:

@@ -1,0 +1,47 @@
+"""FSDP2 (`fully_shard`): parameters, gradients and optimizer state sharded over ranks; every
+forward gathers each block's parameters, so forwards are collective (`sharded = True`).
+Mixed precision is FSDP2's own: fp32 sharded parameters, cast to bf16 when gathered for compute,
+gradients reduced in fp32 (`MixedPrecisionPolicy`), so no autocast is needed."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager
+
+import torch
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+from vrft.parallel.backend import BACKENDS, TrainBackend
+
+
+@BACKENDS.register("fsdp2")
+class FSDP2Backend(TrainBackend):
+    sharded = True
+
+    def autocast(self) -> ContextManager:
+        return contextlib.nullcontext()
+
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if self.bf16 \
+            else MixedPrecisionPolicy()
+        inner = model.model if hasattr(model, "model") else model
+        for block in list(inner.visual.blocks) + list(inner.language_model.layers):
+            fully_shard(block, mp_policy=mp)
+        # The vision tower is its own unit: shared-feature encoding calls it outside the root forward.
+        fully_shard(inner.visual, mp_policy=mp)
+        # The embedding is called by the VL model before the language model's own forward.
+        fully_shard(inner.language_model.embed_tokens, mp_policy=mp)
+        fully_shard(inner.language_model, mp_policy=mp)
+        fully_shard(model, mp_policy=mp)
+        # Initialise from the root now: otherwise the first unit called (the vision tower, during
+        # rollouts) would make itself a root and the full forward would fail later.
+        model._get_fsdp_state()._lazy_init()
+        return model
+
+    def full_state_dict(self) -> dict[str, torch.Tensor]:
+        return get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+    @property
+    def sharded_optimizer(self) -> bool:
+        return True
