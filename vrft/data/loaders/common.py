@@ -169,6 +169,12 @@ def file_row_id(path: str, row_key: Any) -> str:
     return f"{stem}:{key[5:] if key.startswith('line ') else key}"
 
 
+def own_id(row: dict, path: str, label: str) -> str:
+    """The row's own ``id`` when it has one (formats whose ids are global, e.g. ScreenSpot-Pro and
+    native rows), else :func:`file_row_id` of its index."""
+    return str(row["id"]) if row.get("id") is not None else file_row_id(path, label)
+
+
 def require_str(row: dict, key: str) -> str:
     value = row[key]
     if not isinstance(value, str) or not value.strip():

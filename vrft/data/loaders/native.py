@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from vrft.data.loaders.common import (
-    RowError, build_samples, file_row_id, join_media, read_rows, sample_id,
+    RowError, build_samples, join_media, own_id, read_rows, sample_id,
 )
 from vrft.data.loaders.registry import register_loader
 from vrft.data.problems import LoadResult
@@ -74,7 +74,7 @@ def load_native(path: str, media_root: str, dataset_name: str, task: str | None 
         elif video is not None:
             raise RowError(f"'video' must be a path or {{path, start, end}}, got {type(video).__name__}")
         return Sample(
-            id=sample_id(dataset_name, row["id"] if row.get("id") is not None else file_row_id(path, label)), dataset=dataset_name, task=row_task,
+            id=sample_id(dataset_name, own_id(row, path, label)), dataset=dataset_name, task=row_task,
             prompt=prompt.strip() if isinstance(prompt, str) else prompt,
             solution=validate_solution(row_task, row.get("solution"), meta),
             images=[join_media(media_root, p) for p in images], video=video, meta=meta,

@@ -9,8 +9,8 @@ against ``img_size``. ``meta``: ``ui_type``, ``group``, ``platform``, ``applicat
 from __future__ import annotations
 
 from vrft.data.loaders.common import (
-    RowError, build_samples, check_box_in_image, join_media, parse_box, read_rows, require_str,
-    sample_id, file_row_id,
+    RowError, build_samples, check_box_in_image, join_media, own_id, parse_box, read_rows, require_str,
+    sample_id,
 )
 from vrft.data.loaders.registry import register_loader
 from vrft.data.problems import LoadResult
@@ -33,7 +33,7 @@ def load_screenspot_pro(path: str, media_root: str, dataset_name: str, task: str
         if size:
             meta["width"], meta["height"] = int(size[0]), int(size[1])
         return Sample(
-            id=sample_id(dataset_name, row["id"] if row.get("id") is not None else file_row_id(path, label)), dataset=dataset_name, task=task,
+            id=sample_id(dataset_name, own_id(row, path, label)), dataset=dataset_name, task=task,
             prompt=require_str(row, "instruction"),
             solution={"action": "click", "bbox": box},
             images=[join_media(media_root, require_str(row, "img_filename"), [image_dir])],
