@@ -89,3 +89,29 @@ def test_screenspot_pro_official_layout(official_tree):
     assert [s.id for s in samples] == ["ssp/pycharm_macos_0", "ssp/pycharm_macos_1", "ssp/photoshop_windows_0"]
     m = get_benchmark("screenspot_pro").metric(oracle_records(samples))
     assert m["click_acc"] == 1.0 and m["click_acc/platform/macos"] == 1.0 and "click_acc/application/photoshop" in m
+
+
+def test_gui_loaders_box_format(official_tree, tmp_path):
+    import json
+
+    ss = official_tree / "screenspot"
+    row = {"img_filename": "pc_ede36f9b-1154-4f76-b7f8-c15d7d3f9b6e.png", "instruction": "close this window",
+           "data_type": "icon", "data_source": "windows"}
+    variants = {"xywh": [910, 78, 44, 34], "xyxy": [910, 78, 954, 112],
+                "norm1000": [947.9166666666666, 144.44444444444446, 993.75, 207.40740740740742]}  # of 960x540
+    for fmt, box in variants.items():
+        path = tmp_path / f"screenspot_desktop_{fmt}.json"
+        path.write_text(json.dumps([{**row, "bbox": box}]))
+        opts = {} if fmt == "xywh" else {"box_format": fmt}
+        (s,) = get_loader("screenspot")(str(path), str(ss / "screenspot_imgs"), "ss", **opts).samples
+        assert s.solution["bbox"] == pytest.approx([910.0, 78.0, 954.0, 112.0]), fmt
+    pro = official_tree / "screenspot_pro"
+    rows = json.loads((pro / "annotations" / "pycharm_macos.json").read_text())[:1]
+    x1, y1, x2, y2 = rows[0]["bbox"]
+    rows[0]["bbox"] = [x1, y1, x2 - x1, y2 - y1]
+    path = tmp_path / "pycharm_macos.json"
+    path.write_text(json.dumps(rows))
+    (s,) = get_loader("screenspot_pro")(str(path), str(pro / "images"), "ssp", box_format="xywh").samples
+    assert s.solution["bbox"] == [x1, y1, x2, y2]
+    with pytest.raises(ValueError, match="box_format must be one of"):
+        get_loader("screenspot")(str(path), str(pro), "ss", box_format="yolo")

@@ -14,6 +14,8 @@ import os
 import re
 from typing import Any, Callable, Iterable
 
+from PIL import Image
+
 from vrft.data.problems import LoadResult, Problem
 from vrft.data.sample import Sample
 
@@ -265,6 +267,16 @@ def image_size(row: dict, w_key: str = "width", h_key: str = "height") -> tuple[
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in (w, h)):
         raise RowError(f"image size {w_key}={w!r}, {h_key}={h!r} must be positive numbers")
     return float(w), float(h)
+
+
+def image_file_size(path: str) -> tuple[float, float] | None:
+    """(width, height) read from an image file's header; None when it cannot be read (the media
+    check then reports the file)."""
+    try:
+        with Image.open(path) as im:
+            return float(im.width), float(im.height)
+    except (OSError, ValueError):
+        return None
 
 
 def answer_text(value: Any, what: str = "answer") -> str:

@@ -27,11 +27,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PIL import Image
-
 from vrft.data.loaders.common import (
-    BOX_FORMATS, RowError, box_in_format, build_samples, check_box_in_image, file_row_id, image_size,
-    join_media, read_rows, require_str, sample_id,
+    BOX_FORMATS, RowError, box_in_format, build_samples, check_box_in_image, file_row_id, image_file_size,
+    image_size, join_media, read_rows, require_str, sample_id,
 )
 from vrft.data.loaders.registry import register_loader
 from vrft.data.problems import LoadResult
@@ -108,14 +106,7 @@ def _image_of(row: dict, image_key: str) -> Any:
 
 
 def _size(row: dict, image_path: str) -> tuple[float, float] | None:
-    size = image_size(row)
-    if size is None:
-        try:
-            with Image.open(image_path) as im:
-                size = (float(im.width), float(im.height))
-        except (OSError, ValueError):
-            return None  # the media check reports a missing or unreadable image
-    return size
+    return image_size(row) or image_file_size(image_path)
 
 
 @register_loader("refcoco", tasks=("grounding",))
