@@ -115,3 +115,12 @@ def test_gui_loaders_box_format(official_tree, tmp_path):
     assert s.solution["bbox"] == [x1, y1, x2, y2]
     with pytest.raises(ValueError, match="box_format must be one of"):
         get_loader("screenspot")(str(path), str(pro), "ss", box_format="yolo")
+
+
+def test_activitynet_captions(official_tree):
+    anet = official_tree / "activitynet"
+    res = get_loader("activitynet")(str(anet / "train.json"), str(anet / "videos"), "anet")
+    assert not res.problems and len(res.samples) == 3
+    assert res.samples[1].prompt.startswith("The girl dances")  # leading spaces of the release stripped
+    m = get_benchmark("activitynet").metric(oracle_records(res.samples))
+    assert m["miou"] == pytest.approx(1.0) and m["R1@0.7"] == 1.0
