@@ -80,6 +80,13 @@ def test_cli_on_clean_data_and_bad_config(tmp_path, capsys):
     assert run_cli(["data", "check", str(root / "ss.yaml"), "--no-progress", "--workers", "1"]) == 0
     assert "all usable" in capsys.readouterr().out
     assert run_cli(["data", "check", str(tmp_path / "nope.yaml")]) == 2
+    (root / "screenspot" / "screenspot_web.json").write_text("[{broken")
+    cfg["datasets"][0]["files"].append("screenspot/screenspot_web.json")
+    (root / "ss.yaml").write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert run_cli(["data", "check", str(root / "ss.yaml"), "--no-progress", "--workers", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "screenspot_web.json: row -: " in out and "not valid JSON" in out and "1 bad row(s)" in out
 
 
 def encode(sample):

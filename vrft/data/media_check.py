@@ -97,7 +97,10 @@ def _load_file(cfg: DatasetConfig, path: str, media_root: str) -> tuple[list[Sam
     if not os.path.isfile(path):
         return [], [BadRow(cfg.name, path, "-", "data file not found")], 0
     opts = {k: v for k, v in cfg.loader_opts.items() if k != "check_media"}
-    result = get_loader(cfg.format)(path, media_root, cfg.name, cfg.task, check_media=True, **opts)
+    try:
+        result = get_loader(cfg.format)(path, media_root, cfg.name, cfg.task, check_media=True, **opts)
+    except (ValueError, OSError) as e:  # the whole file is unreadable (not JSON, not COCO, ...)
+        return [], [BadRow(cfg.name, path, "-", str(e))], 0
     bad = [BadRow(cfg.name, p.file, p.row, p.reason) for p in result.problems]
     return result.samples, bad, len(result.samples) + len(result.problems)
 

@@ -131,7 +131,7 @@ def load_refcoco(path: str, media_root: str, dataset_name: str, task: str = "gro
     def build(label: str, row: dict) -> Sample | list[Sample]:
         kind = row_layout(row, layout)
         image_path = join_media(media_root, _image_of(row, image_key))
-        key = str(row.get("id", row.get("question_id", label)))
+        key = next((str(row[k]) for k in ("id", "question_id") if row.get(k) is not None), label)
         if kind == "conversations":
             text, answer, is_box_tag = conversation_parts(row)
             fmt = box_format or ("norm1000" if is_box_tag else "xyxy")
