@@ -71,7 +71,8 @@ def test_media_root_tolerates_a_prefix_already_in_the_rows(tmp_path):
 
 @pytest.mark.parametrize("name", ["hf_test.jsonl", "lmms_test.jsonl"])
 def test_chartqa_hugging_face_and_lmms_rows(official_tree, name):
-    res = get_loader("chartqa")(str(official_tree / "chartqa" / name), str(official_tree / "chartqa" / "ChartQA Dataset"), "cq")
+    folder = official_tree / "chartqa"
+    res = get_loader("chartqa")(str(folder / name), str(folder / "ChartQA Dataset"), "cq")
     assert not res.problems
     assert [s.solution["answer"] for s in res.samples] == ["14", "12.4"]  # ["14"] is the answer 14
     assert [s.meta["split"] for s in res.samples] == ["human", "augmented"]

@@ -81,6 +81,8 @@ def test_coco_options(data_dir):
     path, root = str(data_dir / "coco_instances.json"), str(data_dir / "coco")
     res = load(path, root, "coco", categories=["dog"], max_objects=2)
     assert [s.id for s in res.samples] == ["coco/1"]  # image 5 has 3 dogs > max_objects
+    left_out = "images left out on purpose (no kept objects, or more than max_objects=2)"
+    assert res.notes == {left_out: 5}  # images 2, 3, 4, 6 (no dog) and 5
     assert res.samples[0].solution["objects"] == [{"bbox": [20.0, 5.0, 28.0, 13.0], "label": "dog", "area": 64.0}]
     assert "'dog'" in res.samples[0].prompt
     with pytest.raises(ValueError, match="categories \\['cow'\\] are not in"):
@@ -99,7 +101,8 @@ def test_chartqa_official_and_list_forms(data_dir):
     res = load(str(data_dir / "chartqa/train_human.json"), str(data_dir / "chartqa"), "cq")
     by_id = {s.id: s for s in res.samples}
     assert sorted(by_id) == ["cq/train_human:0", "cq/train_human:1"]
-    assert by_id["cq/train_human:0"].solution == {"answer": "12.5"} and by_id["cq/train_human:1"].solution == {"answer": "4"}
+    assert by_id["cq/train_human:0"].solution == {"answer": "12.5"}
+    assert by_id["cq/train_human:1"].solution == {"answer": "4"}
     assert by_id["cq/train_human:0"].images == [str(data_dir / "chartqa/png/c1.png")]
     assert by_id["cq/train_human:0"].meta["split"] == "human" and by_id["cq/train_human:0"].task == "chart"
     assert set(reasons(res)) == {"2", "3", "4"}

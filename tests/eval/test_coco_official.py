@@ -53,7 +53,8 @@ def test_loader_keeps_crowd_as_ignore_and_empty_images(coco_val):
     assert sorted(by_image) == [7386, 98304, 250282, 289343]
     assert by_image[7386].solution == {"objects": []}
     crowd = by_image[250282].solution
-    assert [o["label"] for o in crowd["objects"]] == ["person"] and crowd["ignore"][0]["bbox"] == [0.0, 34.0, 639.0, 422.0]
+    assert [o["label"] for o in crowd["objects"]] == ["person"]
+    assert crowd["ignore"][0]["bbox"] == [0.0, 34.0, 639.0, 422.0]
 
 
 def scenario(samples, name: str) -> list[dict]:

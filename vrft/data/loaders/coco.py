@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 
 import numpy as np
 
@@ -31,8 +30,6 @@ from vrft.data.loaders.common import (
 from vrft.data.loaders.registry import register_loader
 from vrft.data.problems import LoadResult
 from vrft.data.sample import Sample
-
-log = logging.getLogger(__name__)
 
 
 def detection_prompt(categories: list[str]) -> str:
@@ -136,7 +133,5 @@ def load_coco(path: str, media_root: str, dataset_name: str, task: str = "detect
     else:
         rows = [(f"image {i}", img) for i, img in coco.imgs.items()]
         result = build_samples(path, rows, build_image, check_media)
-    if n_filtered:
-        log.info("coco %s: left out %d image(s) with no kept objects or more than max_objects=%s",
-                 path, n_filtered, max_objects)
+    result.note(f"images left out on purpose (no kept objects, or more than max_objects={max_objects})", n_filtered)
     return result
