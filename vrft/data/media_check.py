@@ -111,12 +111,17 @@ def media_of(sample: Sample) -> list[tuple[str, str]]:
 
 
 def progress_bar(out: TextIO) -> Callable[[int, int], None]:
+    """A one-line bar redrawn in place on a terminal; into a file or pipe, a line per 10%."""
+    tty = hasattr(out, "isatty") and out.isatty()
+
     def show(done: int, total: int) -> None:
         width = 30
         filled = width * done // max(total, 1)
-        out.write(f"\rdecoding media [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done == total:
-            out.write("\n")
+        bar = f"decoding media [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        if tty:
+            out.write("\r" + bar + ("\n" if done == total else ""))
+        elif done == total or (10 * done) // total != (10 * (done - 1)) // total:
+            out.write(bar + "\n")
         out.flush()
     return show
 
