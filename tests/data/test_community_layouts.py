@@ -125,3 +125,11 @@ def test_activitynet_captions(official_tree):
     assert res.samples[1].prompt.startswith("The girl dances")  # leading spaces of the release stripped
     m = get_benchmark("activitynet").metric(oracle_records(res.samples))
     assert m["miou"] == pytest.approx(1.0) and m["R1@0.7"] == 1.0
+
+
+def test_embedded_image_bytes_are_a_clear_problem(tmp_path):
+    path = tmp_path / "hf.jsonl"
+    path.write_text('{"image": {"bytes": "iVBORw0KGgo...", "path": null}, "query": "q?", "label": ["1"]}\n')
+    res = get_loader("chartqa")(str(path), str(tmp_path), "cq")
+    (problem,) = res.problems
+    assert "embedded bytes" in problem.reason and "iVBOR" not in problem.reason

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from vrft.data.loaders.common import (
-    RowError, answer_text, build_samples, file_row_id, join_media, read_rows, require_str, sample_id,
+    RowError, answer_text, build_samples, file_row_id, image_ref, join_media, read_rows, require_str, sample_id,
 )
 from vrft.data.loaders.registry import register_loader
 from vrft.data.problems import LoadResult
@@ -60,9 +60,7 @@ def load_chartqa(path: str, media_root: str, dataset_name: str, task: str = "cha
                 image_path = join_media(media_root, image) if os.path.exists(
                     os.path.join(media_root, image)) else image_path
         elif "image" in row:
-            image = row["image"]
-            if isinstance(image, dict) and isinstance(image.get("path"), str):  # a Hugging Face Image column
-                image = image["path"]
+            image = image_ref(row["image"])
             question = require_str(row, "question" if "question" in row else "query")
             answer = row["answer"] if "answer" in row else row["label"]
             image_path = join_media(media_root, image, [image_dir])

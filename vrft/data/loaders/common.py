@@ -154,6 +154,18 @@ def _media_alternatives(media_root: str, rel: str, fallback_dirs: Iterable[str])
             yield os.path.abspath(os.path.join(media_root, *rel_parts[k:]))
 
 
+def image_ref(value: Any) -> Any:
+    """A media path from a row's image column: a path string, or a Hugging Face Image column exported
+    as ``{"path": ..., "bytes": ...}`` (its path). Embedded bytes without a path are a RowError that
+    says how to fix it, not a dump of the bytes."""
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str) and value["path"]:
+            return value["path"]
+        raise RowError("the image is embedded bytes (a Hugging Face Image column) without a path: write "
+                       "the images to files and put their paths in the row")
+    return value
+
+
 def sample_id(dataset_name: str, row_id: Any) -> str:
     """Sample ids are unique across a mixture: ``<dataset>/<row id>``."""
     row_id = str(row_id)

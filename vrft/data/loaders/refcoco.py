@@ -29,7 +29,7 @@ from typing import Any
 
 from vrft.data.loaders.common import (
     BOX_FORMATS, RowError, box_in_format, build_samples, check_box_in_image, file_row_id, image_file_size,
-    image_size, join_media, read_rows, require_str, sample_id,
+    image_ref, image_size, join_media, read_rows, require_str, sample_id,
 )
 from vrft.data.loaders.registry import register_loader
 from vrft.data.problems import LoadResult
@@ -96,10 +96,9 @@ def _image_of(row: dict, image_key: str) -> Any:
     image = row.get(image_key)
     if isinstance(image, list) and len(image) == 1:
         image = image[0]
-    if isinstance(image, dict) and isinstance(image.get("path"), str):  # a Hugging Face Image column
-        image = image["path"]
     if not isinstance(image, str) and isinstance(row.get("file_name"), str):  # lmms-eval rows
-        image = row["file_name"]
+        return row["file_name"]
+    image = image_ref(image)
     if image is None:
         raise RowError(f"missing key {image_key!r} (or 'file_name')")
     return image
