@@ -42,7 +42,7 @@ def test_minimal_config_defaults():
     ({"datasets": [ds(), ds(name="b", rewards=[{"name": "iou", "wieght": 1}])]},
      "datasets[1].rewards[0].wieght: unknown key (did you mean 'weight'?)"),
     ({"datasets": [ds(weight="heavy")]}, "datasets[0].weight: expected a number, got 'heavy'"),
-    ({"datasets": [ds(format="refcocoo")]}, "datasets[0].format: unknown dataset format 'refcocoo'; valid formats:"),
+    ({"datasets": [ds(format="refcocoo")]}, "datasets[0].format: unknown dataset format 'refcocoo' (did you mean 'refcoco'?); valid formats:"),
     ({"datasets": [ds(task="chart")]}, "datasets[0].task: format 'refcoco' produces ['grounding']"),
     ({"datasets": [ds(task="grounds")]}, "datasets[0].task: unknown task 'grounds' (did you mean 'grounding'?)"),
     ({"datasets": [ds(files=["a.json", 3])]}, "datasets[0].files[1]: expected a string, got 3"),

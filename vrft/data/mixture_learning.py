@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from vrft.data.config_parse import parse_dataclass
+from vrft.registry import Registry
 
 
 @dataclass
@@ -140,23 +141,23 @@ def _finite(s: DatasetStepStats) -> bool:
     return all(math.isfinite(v) for v in (s.mean_abs_advantage, s.reward_mean, s.reward_var))
 
 
-_STRATEGIES: dict[str, type[MixtureStrategy]] = {}
+STRATEGIES: Registry[type[MixtureStrategy]] = Registry("mixture strategy", plural="strategies")
+"""The mixture strategies by name (``fixed``, ``bandit``, ``exp_grad``)."""
 
 
 def register_strategy(name: str):
+    """Class decorator registering a :class:`MixtureStrategy` under ``name`` (also set as ``cls.name``)."""
+
     def deco(cls: type[MixtureStrategy]) -> type[MixtureStrategy]:
         cls.name = name
-        _STRATEGIES[name] = cls
-        return cls
+        return STRATEGIES.register(name, cls)
 
     return deco
 
 
 def get_strategy(name: str) -> type[MixtureStrategy]:
-    try:
-        return _STRATEGIES[name]
-    except KeyError:
-        raise ValueError(f"unknown mixture strategy {name!r}; valid strategies: {sorted(_STRATEGIES)}") from None
+    """The strategy class registered under ``name``; the error lists the valid names."""
+    return STRATEGIES.get(name)
 
 
 def parse_strategy_params(name: str, params: dict[str, Any] | None, path: str = "mixture.params") -> Any:
