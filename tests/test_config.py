@@ -9,15 +9,22 @@ import pytest
 import yaml
 
 from vrft.config import (
-    Config, ConfigError, TinyConfig, config_from_dict, describe, field_docs, iter_fields, load_config,
+    Config, ConfigError, check_tiny, config_from_dict, describe, field_docs, iter_fields, load_config,
     parse_override, resolve_batching, save_config, to_yaml,
 )
+from vrft.grpo.config_names import CONFIG_REGISTRIES
 
 
 def _err(overrides, world_size=1) -> ConfigError:
     with pytest.raises(ConfigError) as info:
-        config_from_dict({}, overrides, world_size=world_size)
+        config_from_dict({}, overrides, world_size=world_size, registries=CONFIG_REGISTRIES)
     return info.value
+
+
+def test_registry_names_are_checked_against_the_registries_the_caller_passes():
+    e = _err(["algo.loss=dapoo"])
+    assert e.key == "algo.loss" and "did you mean 'dapo'" in str(e) and "valid names: [" in str(e)
+    assert config_from_dict({}, ["algo.loss=dapoo"], world_size=1).algo.loss == "dapoo"  # config alone: no check
 
 
 def test_defaults_are_valid_and_equal_the_dataclass():
@@ -38,13 +45,12 @@ def test_every_field_has_a_docstring():
         assert key + " (" in text
 
 
-def test_tiny_section_mirrors_tinysize():
+def test_tiny_section_is_the_tiny_model_size():
     from vrft.policy.tiny_model import TinySize
 
-    ours = {f.name: f.default for f in dataclasses.fields(TinyConfig)}
-    theirs = {f.name: f.default for f in dataclasses.fields(TinySize)}
-    assert ours == theirs
-    TinySize(**dataclasses.asdict(Config().model.tiny))
+    assert TinySize is type(Config().model.tiny)  # one definition, in vrft/config/sections.py
+    with pytest.raises(ConfigError, match="size.kv_heads: 3 must divide size.heads"):
+        check_tiny(TinySize(kv_heads=3), "size")
 
 
 def test_yaml_file_with_overrides(tmp_path):

@@ -13,6 +13,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from vrft.config import ConfigError, load_config
+    from vrft.grpo.config_names import CONFIG_REGISTRIES
 
     config = args.config
     overrides = list(args.overrides)
@@ -20,7 +21,7 @@ def run(args) -> int:
         overrides.insert(0, config)  # `vrft train key=value` with no file
         config = None
     try:
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, overrides, registries=CONFIG_REGISTRIES)
     except ConfigError as e:
         print(f"vrft train: config error: {e}")
         return 2

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from vrft.data.config_parse import parse_dataclass
+from vrft.config.typed import ConfigError, build
 from vrft.registry import Registry
 
 
@@ -163,18 +163,18 @@ def get_strategy(name: str) -> type[MixtureStrategy]:
 def parse_strategy_params(name: str, params: dict[str, Any] | None, path: str = "mixture.params") -> Any:
     """Typed params of strategy ``name``; unknown keys / wrong types raise ValueError naming the key."""
     cls = get_strategy(name)
-    parsed = parse_dataclass(cls.params_cls, params or {}, path)
+    parsed = build(cls.params_cls, params or {}, path)
     signal = getattr(parsed, "signal", None)
     if signal is not None and signal not in SIGNALS:
-        raise ValueError(f"{path}.signal: must be one of {list(SIGNALS)}, got {signal!r}")
+        raise ConfigError(f"{path}.signal", f"must be one of {list(SIGNALS)}, got {signal!r}")
     for key, value in asdict(parsed).items():
         if isinstance(value, float) and not (value >= 0 and math.isfinite(value)):
-            raise ValueError(f"{path}.{key}: must be a finite number >= 0, got {value}")
+            raise ConfigError(f"{path}.{key}", f"must be a finite number >= 0, got {value}")
     if isinstance(parsed, BanditParams) and parsed.temperature <= 0:
-        raise ValueError(f"{path}.temperature: must be > 0, got {parsed.temperature}")
+        raise ConfigError(f"{path}.temperature", f"must be > 0, got {parsed.temperature}")
     for key in ("alpha", "ema", "smoothing"):
         if not 0 <= getattr(parsed, key, 0.5) <= 1:
-            raise ValueError(f"{path}.{key}: must be in [0, 1], got {getattr(parsed, key)}")
+            raise ConfigError(f"{path}.{key}", f"must be in [0, 1], got {getattr(parsed, key)}")
     return parsed
 
 

@@ -1,0 +1,14 @@
+"""The registries that run-config keys name: ``load_config(path, registries=CONFIG_REGISTRIES)``.
+
+``vrft/config`` sits below the engine and does not import it, so a caller that wants the names of
+``algo.advantage`` and ``algo.loss`` checked when the config is read (``vrft train`` does) hands
+these over; ``vrft.config.check_names`` raises a ConfigError naming the key and the valid names.
+"""
+
+from __future__ import annotations
+
+from vrft.grpo.advantages import ADVANTAGES
+from vrft.grpo.losses import LOSSES
+from vrft.registry import Registry
+
+CONFIG_REGISTRIES: dict[str, Registry] = {"algo.advantage": ADVANTAGES, "algo.loss": LOSSES}
