@@ -43,6 +43,17 @@ def settings_from(vision_cfg) -> VisionSettings:
     return replace(VisionSettings(), **overrides)
 
 
+@dataclass(frozen=True)
+class VideoClip:
+    """A video file and an optional clip of it, in seconds of the original video. The policy reads
+    only these three attributes, so a ``vrft.data.sample.VideoRef`` is taken as it is (the policy
+    does not import the data layer)."""
+
+    path: str
+    start: float | None = None
+    end: float | None = None
+
+
 @dataclass
 class LoadedImage:
     image: Image.Image  # resized, RGB
