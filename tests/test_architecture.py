@@ -28,12 +28,15 @@ MAX_LINES = 400
 _BASE = {"rewards", "vrft.registry"}
 ALLOWED: dict[str, set[str] | None] = {
     "rewards": set(),                                      # imports nothing of vrft
-    "vrft.registry": {"rewards"},
+    "vrft.registry": {"rewards"},                          # re-exports rewards.name_registry
     "vrft.config": set(_BASE),                             # parses YAML, knows no engine
     "vrft.policy": _BASE | {"vrft.config"},                # a model and its inputs, nothing else
-    "vrft.data": _BASE | {"vrft.config", "vrft.tools"},
+    "vrft.data": _BASE | {"vrft.config"},                  # loaders, samples, mixture: no model, no engine
     "vrft.tools": _BASE | {"vrft.config", "vrft.policy", "vrft.data"},
-    "vrft.eval": _BASE | {"vrft.config", "vrft.policy", "vrft.data", "vrft.tools", "vrft.tasks", "vrft.rollout"},
+    "vrft.eval": _BASE | {"vrft.config", "vrft.policy", "vrft.data", "vrft.tools", "vrft.tasks", "vrft.rollout",
+                          "vrft.parallel"},                # benchmarks run the policy, never the trainer
+    # the engine and the front ends may use everything below them (vrft.tasks, vrft.rollout and
+    # vrft.parallel are new in the redesign: constrain them here once they exist)
     "vrft.grpo": None,
     "vrft.mixsearch": None,
     "vrft.commands": None,
@@ -269,8 +272,9 @@ def test_no_import_cycles(modules):
     assert not cycles, _report("import cycles", _cycle_text(cycles))
 
 
-@pytest.mark.xfail(strict=False, reason="upward imports in files owned by the rollout / tasks rewrites "
-                   "(vrft/eval/api.py, vrft/policy/multiturn.py, ...); the list is printed")
+@pytest.mark.xfail(strict=False, reason="eval -> grpo in files of the rollout rewrite (vrft/eval/api.py "
+                   "imports vrft.grpo.rollout and vrft.grpo.distributed, vrft/eval/run.py vrft.grpo.distributed); "
+                   "the list is printed")
 def test_layering(modules):
     bad = layer_violations(modules)
     assert not bad, _report("imports against the layering", bad)
@@ -286,15 +290,15 @@ def test_config_imports_only_the_registry(modules):
     assert not bad, _report("vrft/config imports of other vrft packages", bad)
 
 
-@pytest.mark.xfail(strict=False, reason="long files owned by others (vrft/grpo/trainer.py, ...); "
-                   "the list is printed")
+@pytest.mark.xfail(strict=False, reason="vrft/grpo/trainer.py (the lead's) is over 400 lines; the list is printed")
 def test_no_long_files(modules):
     bad = long_files(modules)
     assert not bad, _report(f"files over {MAX_LINES} lines", bad)
 
 
-@pytest.mark.xfail(strict=False, reason="function-local imports in files owned by others "
-                   "(vrft/grpo/trainer.py, vrft/commands/*, ...); the list is printed")
+@pytest.mark.xfail(strict=False, reason="function-local imports in files owned by others (vrft/grpo/trainer.py, "
+                   "vrft/grpo/tool_rollout.py, vrft/eval/*, vrft/commands/*, vrft/mixsearch/search.py, vrft/policy/"
+                   "media.py, ...); the list is printed")
 def test_function_local_imports_only_of_optional_modules(modules):
     bad = local_import_violations(modules)
     assert not bad, _report("function-local imports", bad)
