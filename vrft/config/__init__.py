@@ -7,6 +7,11 @@ Every field is documented where it is declared (``vrft/config/sections.py`` and
 a value of the wrong type, or an inconsistent combination raises :class:`ConfigError` naming the
 dotted key and the fix, before any model is loaded. ``save_config`` writes the resolved config
 (every field, defaults included) so a run can be reproduced with ``load_config(saved)``.
+
+The parser underneath (:mod:`vrft.config.typed`) is the only one in vrft: mixture configs
+(``vrft.data.mixture_config``) are read by it too. This package imports nothing of vrft but
+:mod:`vrft.registry`; keys naming registry entries are checked against the ``registries`` the
+caller passes (see :func:`check_names`).
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from vrft.config.typed import describe as _describe
 from vrft.registry import Registry
 
 __all__ = [
-    "AlgoConfig", "Batching", "CheckpointConfig", "check_names", "check_tiny", "Config", "ConfigError", "DataConfig", "DynamicSamplingConfig",
-    "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig", "RolloutConfig", "TINY_FAMILIES",
-    "TINY_PREFIX", "TinySize", "TrainConfig", "VllmConfig", "apply_overrides", "config_from_dict", "describe",
-    "field_docs", "iter_fields", "load_config", "parse_override", "resolve_batching", "save_config", "to_dict",
-    "to_yaml", "validate",
+    "AlgoConfig", "Batching", "CheckpointConfig", "Config", "ConfigError", "DataConfig",
+    "DynamicSamplingConfig", "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig",
+    "RolloutConfig", "TINY_FAMILIES", "TINY_PREFIX", "TinySize", "TrainConfig", "VllmConfig",
+    "apply_overrides", "check_names", "check_tiny", "config_from_dict", "describe", "field_docs",
+    "iter_fields", "load_config", "parse_override", "resolve_batching", "save_config", "to_dict", "to_yaml",
+    "validate",
 ]
 
 
