@@ -228,3 +228,38 @@ def test_file_errors(tmp_path):
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     assert load_config(empty, world_size=1) == Config()
+
+
+@dataclasses.dataclass
+class _Part:
+    name: str
+    """Required: no default."""
+    files: list[str] = dataclasses.field(default_factory=list)
+    weight: float = 1.0
+    source: str | None = dataclasses.field(default=None, metadata={"internal": True})
+
+    @classmethod
+    def coerce(cls, value, key):
+        return {"name": value} if isinstance(value, str) else value
+
+    def __post_init__(self):
+        if self.weight < 0:
+            raise ValueError(f"part.weight: must be >= 0, got {self.weight}")
+        if self.name == "bad":
+            raise ValueError("no key in this message")
+
+
+def test_parser_features_the_mixture_config_uses():
+    from vrft.config.typed import build
+
+    assert build(_Part, "a", "part") == _Part("a")  # coerce: a shorthand becomes a mapping
+    assert build(_Part, {"name": "a", "weight": "1e-1"}, "part").weight == pytest.approx(0.1)
+    for data, key, text in [({"files": []}, "part.name", "required key is missing"),
+                            ({"name": "a", "source": "x"}, "part.source", "unknown key"),
+                            ({"name": "a", "wieght": 1}, "part.wieght", "did you mean 'part.weight'"),
+                            ({"name": "a", "files": ["x", 3]}, "part.files[1]", "expected a string, got 3"),
+                            ({"name": "a", "weight": -1}, "part.weight", "must be >= 0"),  # __post_init__
+                            ({"name": "bad"}, "part", "part: no key in this message")]:
+        with pytest.raises(ConfigError) as info:
+            build(_Part, data, "part")
+        assert info.value.key == key and text in str(info.value), str(info.value)

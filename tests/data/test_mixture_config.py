@@ -8,6 +8,7 @@ import os
 import pytest
 import yaml
 
+from vrft.config import ConfigError
 from vrft.data.mixture_config import (
     CONFIG_DIR, DatasetConfig, load_mixture_config, parse_mixture_config, validate_rewards,
 )
@@ -23,8 +24,9 @@ def ds(**over):
 
 
 def err(data) -> str:
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ConfigError) as e:  # the run config's error type: a ValueError naming the key
         parse_mixture_config(data, "/base")
+    assert str(e.value).startswith(e.value.key)
     return str(e.value)
 
 

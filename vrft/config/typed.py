@@ -116,7 +116,21 @@ def build(cls: type, data: Any, prefix: str = "") -> Any:
             kwargs[name] = coerce(hints[name], data[name], _join(prefix, name))
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(_join(prefix, name), "required key is missing")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except ValueError as e:  # the dataclass's own check (__post_init__): same error type, key kept
+        raise _as_config_error(prefix, str(e)) from None
+
+
+def _as_config_error(prefix: str, text: str) -> ConfigError:
+    """``"difficulty.hi: must be ..."`` raised under ``difficulty`` keeps its key; a message without
+    one gets ``prefix``."""
+    head, sep, rest = text.partition(": ")
+    if sep and (head == prefix or head.startswith((prefix + ".", prefix + "[")) if prefix else sep):
+        return ConfigError(head, rest)
+    return ConfigError(prefix or "<top>", text)
 
 
 def coerce(hint: Any, value: Any, key: str) -> Any:
