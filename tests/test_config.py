@@ -125,6 +125,7 @@ def test_override_through_a_value_is_an_error():
     (["algo.mu=0"], "algo.mu"),
     (["algo.advantage=gpro"], "algo.advantage"),
     (["algo.loss=ppo"], "algo.loss"),
+    (["algo.kl_estimator=k4"], "algo.kl_estimator"),
     (["algo.is_cap=0.5"], "algo.is_cap"),
     (["algo.reward_error_rate_max=1.5"], "algo.reward_error_rate_max"),
     (["algo.gt_injection.enabled=true", "algo.gt_injection.per_group=4"], "algo.gt_injection.per_group"),

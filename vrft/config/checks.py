@@ -3,9 +3,10 @@
 Each failed check raises :class:`ConfigError` naming the dotted key and the fix. Checks that need the
 hardware (vLLM and flash-attention need CUDA) are left to the engine at start-up.
 
-Keys that name a registry entry (``algo.advantage``, ``algo.loss``) are checked against registries
-the caller passes (``validate(cfg, registries={"algo.loss": LOSSES, ...})``; the engine's are
-``vrft.grpo.config_names.CONFIG_REGISTRIES``): the config sits below the engine and does not import it.
+Keys that name a registry entry (``algo.advantage``, ``algo.loss``, ``algo.kl_estimator``) are
+checked against registries the caller passes (``validate(cfg, registries={"algo.loss": LOSSES})``;
+the engine's are ``vrft.grpo.config_names.CONFIG_REGISTRIES``): the config sits below the engine and
+does not import it.
 """
 
 from __future__ import annotations
