@@ -9,6 +9,10 @@ or, with ``batched=True``, once per batch: ``fn(completions, ctxs, **kwargs) -> 
 Its range is part of the registry metadata (shown by ``vrft rewards list``) and of its docstring.
 Rewards of external packages are found through the ``vrft.rewards`` entry-point group (see
 :mod:`rewards.plugins`); they load lazily, the first time their name is looked up or listed.
+
+Layout: :mod:`rewards.spec` holds RewardSpec and the table (``REWARDS``, a
+:class:`rewards.name_registry.Registry`); :mod:`rewards.plugins` registers into it; this module, above
+both, is the lookup that loads plugins. Hence no import cycle between registry and plugins.
 """
 
 from __future__ import annotations
