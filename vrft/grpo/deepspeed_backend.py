@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import torch
+
 
 def ds_config(cfg, micro_batches_per_step: int) -> dict:
     ds = dict(cfg.train.deepspeed)
@@ -20,8 +22,6 @@ def ds_config(cfg, micro_batches_per_step: int) -> dict:
         zero["offload_optimizer"] = {"device": "cpu"}
     if ds.get("offload_params"):
         zero["offload_param"] = {"device": "cpu"}
-    import torch
-
     bf16 = cfg.train.bf16 is True or (cfg.train.bf16 == "auto" and torch.cuda.is_available())
     return {
         "train_micro_batch_size_per_gpu": cfg.train.micro_batch_size,

@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -111,8 +112,6 @@ class Policy:
             return
         if hasattr(model, "peft_config"):
             if merge_lora:
-                import copy
-
                 model = copy.deepcopy(model).merge_and_unload()  # the live model keeps its adapters
             else:
                 model.save_pretrained(out_dir)
