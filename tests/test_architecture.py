@@ -1,7 +1,9 @@
 """The shape of the code, checked from the source (AST only, nothing is imported):
 
-(a) no import cycles between modules (module-level imports; ``if TYPE_CHECKING:`` blocks excluded),
-(b) the layering of docs/architecture.md, as one table of allowed dependencies (``ALLOWED``),
+(a) no import cycles between modules (module-level imports, with the package ``__init__`` files they
+    run; ``if TYPE_CHECKING:`` blocks excluded), nor once function-local imports are counted too,
+(b) the layering of docs/architecture.md, as one table of allowed dependencies (``ALLOWED``; a
+    package-level cycle such as eval <-> grpo shows up here as a forbidden import),
 (c) no file over ``MAX_LINES`` lines,
 (d) function-local imports only of optional or heavy modules (``LOCAL_IMPORT_OK``).
 
@@ -141,10 +143,31 @@ def scan(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, Module]:
 
 # ---- (a) cycles ----------------------------------------------------------------------------------
 
-def find_cycles(modules: dict[str, Module]) -> list[list[str]]:
+def _ancestors(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts))]
+
+
+def import_graph(modules: dict[str, Module], include_local: bool = False) -> dict[str, list[str]]:
+    """Module -> the internal modules its module-level imports run: the target, and the packages above
+    it that Python initialises first (those not above the importer, whose ``__init__`` already runs).
+    ``include_local`` adds function-local imports (dependencies, though not run at import time)."""
+    graph = {}
+    for m, mod in modules.items():
+        own = set(_ancestors(m))
+        targets = {t for t in mod.imports if t in modules}
+        if include_local:
+            targets |= {t for t, _ in mod.local_imports if t in modules}
+        targets |= {p for t in list(targets) for p in _ancestors(t) if p in modules and p not in own}
+        graph[m] = sorted(targets - {m})
+    return graph
+
+
+def find_cycles(modules: dict[str, Module], include_local: bool = False) -> list[list[str]]:
     """One cycle (a list of modules, first repeated last) per strongly connected component of the
-    module-level import graph that has one (Tarjan's algorithm)."""
-    graph = {m: sorted(t for t in mod.imports if t in modules and t != m) for m, mod in modules.items()}
+    module-level import graph (with ``include_local``: function-local imports too) that has one
+    (Tarjan's algorithm)."""
+    graph = import_graph(modules, include_local)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -277,6 +300,11 @@ def test_no_import_cycles(modules):
     assert not cycles, _report("import cycles", _cycle_text(cycles))
 
 
+def test_no_dependency_cycles_through_function_local_imports(modules):
+    cycles = find_cycles(modules, include_local=True)
+    assert not cycles, _report("dependency cycles (function-local imports included)", _cycle_text(cycles))
+
+
 @pytest.mark.xfail(strict=False, reason="eval -> grpo in files of the rollout rewrite (vrft/eval/api.py "
                    "imports vrft.grpo.rollout and vrft.grpo.distributed, vrft/eval/run.py vrft.grpo.distributed); "
                    "the list is printed")
@@ -326,10 +354,10 @@ SYNTHETIC = {
     "vrft/grpo/__init__.py": "",
     "vrft/grpo/losses.py": "from vrft.registry import Registry\nfrom . import kl\nLOSSES = Registry('loss')\n",
     "vrft/grpo/kl.py": "from vrft.grpo import losses  # cycle losses -> kl -> losses\n",
+    "vrft/grpo/trainer.py": "from vrft.data import mix  # a cycle with mix's local import\n",
     "vrft/data/__init__.py": "",
-    "vrft/policy/__init__.py": "",
-    "vrft/data/mix.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from vrft.grpo import trainer\n"
-                         "def f():\n    import wandb\n    from vrft.policy import model  # local, upward\n"),
+    "vrft/data/mix.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from vrft.eval import report\n"
+                         "def f():\n    import wandb\n    from vrft.grpo import trainer  # local, upward\n"),
     "rewards/__init__.py": "from rewards import name_registry\n",
     "rewards/name_registry.py": "import difflib\n" + "x = 1\n" * 9,
 }
@@ -340,12 +368,14 @@ def test_checker_finds_cycles_and_upward_imports(tmp_path):
     mods = scan(tmp_path)
     assert mods["vrft.grpo.losses"].imports.keys() == {"vrft.registry", "vrft.grpo.kl"}  # `from . import kl`
     assert find_cycles(mods) == [["vrft.grpo.kl", "vrft.grpo.losses", "vrft.grpo.kl"]]
+    assert find_cycles(mods, include_local=True) == [["vrft.data.mix", "vrft.grpo.trainer", "vrft.data.mix"],
+                                                     ["vrft.grpo.kl", "vrft.grpo.losses", "vrft.grpo.kl"]]
     bad = layer_violations(mods)
     assert len(bad) == 2 and bad[0].startswith("vrft/config/typed.py:2: vrft.config.typed imports vrft.grpo.losses")
-    assert bad[1].startswith("vrft/data/mix.py:6: vrft.data.mix imports vrft.policy ")  # local, still upward
-    assert "grpo" not in bad[1]  # the TYPE_CHECKING import is no dependency
+    assert bad[1].startswith("vrft/data/mix.py:6: vrft.data.mix imports vrft.grpo.trainer ")  # local, still upward
+    assert "vrft.eval" not in " ".join(bad)  # the TYPE_CHECKING import is no dependency
     assert local_import_violations(mods) == [
-        "vrft/data/mix.py:6: function-local import of vrft.policy (move it to the top of the module)"]
+        "vrft/data/mix.py:6: function-local import of vrft.grpo.trainer (move it to the top of the module)"]
     assert long_files(mods, limit=6) == ["rewards/name_registry.py: 10 lines (> 6; split it)"]
     assert long_files(mods) == []
 
@@ -357,6 +387,13 @@ def test_checker_accepts_a_clean_package(tmp_path):
     _write(tmp_path, clean)
     mods = scan(tmp_path)
     assert find_cycles(mods) == [] and layer_violations(mods) == [] and local_import_violations(mods) == []
+
+
+def test_a_cycle_through_a_package_init_is_found(tmp_path):
+    # rewards/__init__ -> rewards.a -> vrft.x -> rewards.b, which first runs rewards/__init__
+    _write(tmp_path, {"rewards/__init__.py": "from rewards import a\n", "rewards/a.py": "import vrft.x\n",
+                      "rewards/b.py": "", "vrft/__init__.py": "", "vrft/x.py": "from rewards.b import z\n"})
+    assert find_cycles(scan(tmp_path)) == [["rewards", "rewards.a", "vrft.x", "rewards"]]
 
 
 def test_a_three_module_cycle_is_reported_in_order(tmp_path):
