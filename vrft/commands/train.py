@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+from vrft.config import ConfigError, load_config
+from vrft.grpo.config_names import CONFIG_REGISTRIES
+from vrft.grpo.trainer import run_training
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("config", nargs="?", default=None,
@@ -12,9 +16,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from vrft.config import ConfigError, load_config
-    from vrft.grpo.config_names import CONFIG_REGISTRIES
-
     config = args.config
     overrides = list(args.overrides)
     if config is not None and "=" in config and not os.path.exists(config):
@@ -25,7 +26,5 @@ def run(args) -> int:
     except ConfigError as e:
         print(f"vrft train: config error: {e}")
         return 2
-    from vrft.grpo.trainer import run_training
-
     run_training(cfg)
     return 0

@@ -13,6 +13,9 @@ import contextlib
 import io
 from typing import Any
 
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
 from vrft.eval.metrics import Record, base_metrics
 
 DEFAULT_CONFIDENCE = 1.0
@@ -54,9 +57,6 @@ def coco_inputs(records: list[Record]) -> tuple[dict[str, Any], list[dict[str, A
 def coco_eval_stats(gt: dict[str, Any], results: list[dict[str, Any]]) -> list[float]:
     """COCOeval's 12 bbox summary numbers (AP@[.5:.95], AP50, AP75, ...); -1 where undefined.
     With no predictions at all every AP is 0 (pycocotools cannot load an empty results list)."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     if not gt["annotations"]:
         return [-1.0] * 12
     if not results:
