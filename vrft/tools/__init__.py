@@ -8,14 +8,17 @@ from vrft.tools.loop import (
 )
 from vrft.tools.parse import ToolCallError, parse_tool_call
 from vrft.tools.prompts import default_system_prompt, tools_system_prompt
-from vrft.tools.registry import ToolSpec, UnknownToolError, check_tools, get_tool, list_tools, register_tool
+from vrft.tools.registry import (
+    TOOLS, ToolSpec, UnknownToolError, check_tools, get_tool, list_tools, register_tool,
+)
+from vrft.tools import zoom  # noqa: F401,E402  (registers the built-in tools zoom_in, zoom_in_video)
 from vrft.tools.runner import run_tool_call
 from vrft.tools.trajectory import FINISH_REASONS, Trajectory
 from vrft.tools.types import Observation, ToolContext, ToolError
 
 __all__ = [
     "FINISH_REASONS", "HFBackend", "Observation", "ScriptedBackend", "ToolCallError", "ToolContext", "ToolEpisode",
-    "ToolError", "ToolSpec", "Trajectory", "TurnBackend", "TurnRequest", "UnknownToolError", "check_tools",
+    "TOOLS", "ToolError", "ToolSpec", "Trajectory", "TurnBackend", "TurnRequest", "UnknownToolError", "check_tools",
     "collect_tool_rollout", "collect_tool_rollouts", "default_system_prompt", "episode_for_prompt", "get_tool",
     "list_tools", "parse_tool_call", "prepare_episode", "register_tool", "run_tool_call", "run_tool_loop",
     "tools_system_prompt", "trajectory_inputs", "trajectory_logprobs", "trajectory_reward_context",

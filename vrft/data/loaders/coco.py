@@ -23,6 +23,7 @@ import contextlib
 import io
 
 import numpy as np
+from pycocotools.coco import COCO
 
 from vrft.data.loaders.common import (
     RowError, build_samples, check_box_in_image, join_media, sample_id, xywh_to_xyxy,
@@ -39,8 +40,6 @@ def detection_prompt(categories: list[str]) -> str:
 
 
 def _read_coco(path: str):
-    from pycocotools.coco import COCO
-
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
             return COCO(path)

@@ -7,6 +7,8 @@ import math
 import os
 from typing import Any
 
+import decord
+
 from vrft.data.loaders.common import RowError, read_json
 
 
@@ -16,8 +18,6 @@ def probe_duration(path: str) -> float:
         raise RowError(f"media file not found: {path}" if not os.path.exists(path)
                        else f"media file is empty: {path}")
     try:
-        import decord
-
         vr = decord.VideoReader(path, num_threads=1)
         fps = vr.get_avg_fps()
         n = len(vr)
