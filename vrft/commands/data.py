@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vrft.data.media_check import check_mixture, print_report, progress_bar
+from vrft.data.mixture_config import load_mixture_config
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -28,9 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vrft.data.media_check import check_mixture, print_report, progress_bar
-    from vrft.data.mixture_config import load_mixture_config
-
     try:
         cfg = load_mixture_config(args.config)
         progress = None if args.no_progress else progress_bar(sys.stderr)

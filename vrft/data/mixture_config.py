@@ -28,7 +28,7 @@ from vrft.data.difficulty import DifficultyConfig
 from vrft.data.loaders import get_loader
 from vrft.data.mixture_learning import get_strategy, parse_strategy_params
 from vrft.data.paths import resolve_path
-from vrft.data.sample import TASKS
+from vrft.tasks import TASKS
 from vrft.data.templates import GT_TEMPLATES, template_text
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
