@@ -37,7 +37,7 @@ def match_boxes(pred_boxes: Sequence[Box], gt_boxes: Sequence[Box],
         best = max(((i, j) for i in range(n_pred) for j in range(n_gt)), key=lambda ij: iou[ij[0]][ij[1]])
         v = iou[best[0]][best[1]]
         return [(best[0], best[1], v)] if v > 0 else []
-    import numpy as np
+    import numpy as np  # numpy and scipy only for this solver: `import rewards` stays light for workers
     from scipy.optimize import linear_sum_assignment
 
     mat = np.asarray(iou, dtype=float)

@@ -18,7 +18,7 @@ import importlib.metadata
 import logging
 import types
 
-from rewards import registry
+from rewards.spec import RewardSpec, register_reward, registered_spec
 
 ENTRY_POINT_GROUP = "vrft.rewards"
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _load(ep: importlib.metadata.EntryPoint) -> None:
     except Exception as e:  # any import-time failure of third-party code
         raise RewardPluginError(f"reward plugin {_describe(ep)} failed to import: "
                                 f"{type(e).__name__}: {e}") from e
-    existing = registry.registered_spec(ep.name)
+    existing = registered_spec(ep.name)
     if existing is not None:
         if _provided_by(existing, ep) or existing.fn is obj or getattr(obj, "reward_spec", None) is existing:
             return
@@ -62,15 +62,15 @@ def _load(ep: importlib.metadata.EntryPoint) -> None:
         raise RewardPluginError(f"reward plugin {_describe(ep)} points at {type(obj).__name__}, "
                                 f"not a reward function")
     spec = getattr(obj, "reward_spec", None)
-    if isinstance(spec, registry.RewardSpec):  # decorated under another name: alias it
-        registry.register_reward(ep.name, batched=spec.batched, score_range=spec.score_range,
+    if isinstance(spec, RewardSpec):  # decorated under another name: alias it
+        register_reward(ep.name, batched=spec.batched, score_range=spec.score_range,
                                  description=spec.doc, uses_components=spec.uses_components)(spec.fn)
         return
-    registry.register_reward(ep.name, batched=bool(getattr(obj, "reward_batched", False)),
+    register_reward(ep.name, batched=bool(getattr(obj, "reward_batched", False)),
                              score_range=tuple(getattr(obj, "reward_range", (0.0, 1.0))))(obj)
 
 
-def _provided_by(spec: registry.RewardSpec, ep: importlib.metadata.EntryPoint) -> bool:
+def _provided_by(spec: RewardSpec, ep: importlib.metadata.EntryPoint) -> bool:
     return spec.module == ep.module or spec.module.startswith(ep.module + ".")
 
 
@@ -90,7 +90,7 @@ def load_all_plugins(*, on_error: str = "raise") -> list[RewardPluginError]:
         raise ValueError(f"on_error must be 'raise' or 'collect', got {on_error!r}")
     errors: list[RewardPluginError] = []
     for ep in _entry_points():
-        existing = registry.registered_spec(ep.name)
+        existing = registered_spec(ep.name)
         if existing is not None and _provided_by(existing, ep):
             continue
         try:

@@ -9,15 +9,22 @@ import pytest
 import yaml
 
 from vrft.config import (
-    Config, ConfigError, TinyConfig, config_from_dict, describe, field_docs, iter_fields, load_config,
+    Config, ConfigError, check_tiny, config_from_dict, describe, field_docs, iter_fields, load_config,
     parse_override, resolve_batching, save_config, to_yaml,
 )
+from vrft.grpo.config_names import CONFIG_REGISTRIES
 
 
 def _err(overrides, world_size=1) -> ConfigError:
     with pytest.raises(ConfigError) as info:
-        config_from_dict({}, overrides, world_size=world_size)
+        config_from_dict({}, overrides, world_size=world_size, registries=CONFIG_REGISTRIES)
     return info.value
+
+
+def test_registry_names_are_checked_against_the_registries_the_caller_passes():
+    e = _err(["algo.loss=dapoo"])
+    assert e.key == "algo.loss" and "did you mean 'dapo'" in str(e) and "valid names: [" in str(e)
+    assert config_from_dict({}, ["algo.loss=dapoo"], world_size=1).algo.loss == "dapoo"  # config alone: no check
 
 
 def test_defaults_are_valid_and_equal_the_dataclass():
@@ -38,13 +45,12 @@ def test_every_field_has_a_docstring():
         assert key + " (" in text
 
 
-def test_tiny_section_mirrors_tinysize():
+def test_tiny_section_is_the_tiny_model_size():
     from vrft.policy.tiny_model import TinySize
 
-    ours = {f.name: f.default for f in dataclasses.fields(TinyConfig)}
-    theirs = {f.name: f.default for f in dataclasses.fields(TinySize)}
-    assert ours == theirs
-    TinySize(**dataclasses.asdict(Config().model.tiny))
+    assert TinySize is type(Config().model.tiny)  # one definition, in vrft/config/sections.py
+    with pytest.raises(ConfigError, match="size.kv_heads: 3 must divide size.heads"):
+        check_tiny(TinySize(kv_heads=3), "size")
 
 
 def test_yaml_file_with_overrides(tmp_path):
@@ -119,6 +125,7 @@ def test_override_through_a_value_is_an_error():
     (["algo.mu=0"], "algo.mu"),
     (["algo.advantage=gpro"], "algo.advantage"),
     (["algo.loss=ppo"], "algo.loss"),
+    (["algo.kl_estimator=k4"], "algo.kl_estimator"),
     (["algo.is_cap=0.5"], "algo.is_cap"),
     (["algo.reward_error_rate_max=1.5"], "algo.reward_error_rate_max"),
     (["algo.gt_injection.enabled=true", "algo.gt_injection.per_group=4"], "algo.gt_injection.per_group"),
@@ -222,3 +229,38 @@ def test_file_errors(tmp_path):
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     assert load_config(empty, world_size=1) == Config()
+
+
+@dataclasses.dataclass
+class _Part:
+    name: str
+    """Required: no default."""
+    files: list[str] = dataclasses.field(default_factory=list)
+    weight: float = 1.0
+    source: str | None = dataclasses.field(default=None, metadata={"internal": True})
+
+    @classmethod
+    def coerce(cls, value, key):
+        return {"name": value} if isinstance(value, str) else value
+
+    def __post_init__(self):
+        if self.weight < 0:
+            raise ValueError(f"part.weight: must be >= 0, got {self.weight}")
+        if self.name == "bad":
+            raise ValueError("no key in this message")
+
+
+def test_parser_features_the_mixture_config_uses():
+    from vrft.config.typed import build
+
+    assert build(_Part, "a", "part") == _Part("a")  # coerce: a shorthand becomes a mapping
+    assert build(_Part, {"name": "a", "weight": "1e-1"}, "part").weight == pytest.approx(0.1)
+    for data, key, text in [({"files": []}, "part.name", "required key is missing"),
+                            ({"name": "a", "source": "x"}, "part.source", "unknown key"),
+                            ({"name": "a", "wieght": 1}, "part.wieght", "did you mean 'part.weight'"),
+                            ({"name": "a", "files": ["x", 3]}, "part.files[1]", "expected a string, got 3"),
+                            ({"name": "a", "weight": -1}, "part.weight", "must be >= 0"),  # __post_init__
+                            ({"name": "bad"}, "part", "part: no key in this message")]:
+        with pytest.raises(ConfigError) as info:
+            build(_Part, data, "part")
+        assert info.value.key == key and text in str(info.value), str(info.value)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from tests.data.official import ROOT_VARS, materialize_official, write_mp4, write_png
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -24,27 +24,6 @@ IMAGES = {
 }
 VIDEOS = ["charades/AO8RW.mp4", "charades/Y6R7T.mp4", "anet/QOlSCBRmfWY.mp4", "videos/v.mp4"]
 EMPTY = ["anet/v_ehGHCYKzyZ8.mp4"]
-
-
-def write_png(path: Path, size: tuple[int, int]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, (200, 30, 30)).save(path)
-
-
-def write_mp4(path: Path, n_frames: int, fps: int, size: int = 32) -> None:
-    """A real H.264 mp4 (PyAV), so decord can probe its duration: n_frames / fps seconds."""
-    import av
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"bf": "0"}
-        for t in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(np.full((size, size, 3), t * 20 % 255, np.uint8), format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
 
 
 @pytest.fixture
@@ -70,3 +49,17 @@ def data_dir(tmp_path: Path) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(b"")
     return root
+
+
+@pytest.fixture(scope="session")
+def official_tree(tmp_path_factory) -> Path:
+    """The official-layout fixtures with their media, written once per session (read-only use)."""
+    return materialize_official(tmp_path_factory.mktemp("official") / "data")
+
+
+@pytest.fixture
+def official_env(official_tree: Path, monkeypatch) -> Path:
+    """The dataset roots the shipped configs read (REFCOCO_ROOT, ...) pointed at the fixture tree."""
+    for var, rel in ROOT_VARS.items():
+        monkeypatch.setenv(var, str(official_tree / rel))
+    return official_tree

@@ -65,8 +65,16 @@ def test_heldout_files_with_own_media_root(data_dir):
 def test_duplicate_ids_and_missing_file(data_dir):
     write_rows(data_dir / "one.json", 2)
     write_rows(data_dir / "two.json", 1)
+    ds = load_dataset(config(data_dir, files=["one.json", "two.json"]).datasets[0])  # ids per (file, row)
+    assert [s.id for s in ds.samples] == ["rc/one:s0", "rc/one:s1", "rc/two:s0"]
+    (data_dir / "twice.json").write_text(json.dumps(json.loads((data_dir / "one.json").read_text()) * 2))
+    with pytest.raises(DataValidationError, match="duplicate id"):  # within one file: a real duplicate
+        load_dataset(config(data_dir, files=["twice.json"]).datasets[0])
+    native = [{"id": "n0", "task": "vqa", "prompt": "q", "solution": {"answer": "a"}}]
+    for name in ("a.jsonl", "b.jsonl"):  # native rows name global ids: the same id twice is a duplicate
+        (data_dir / name).write_text(json.dumps(native[0]) + "\n")
     with pytest.raises(DataValidationError, match="duplicate id"):
-        load_dataset(config(data_dir, files=["one.json", "two.json"]).datasets[0])
+        load_dataset(config(data_dir, format="jsonl", files=["a.jsonl", "b.jsonl"]).datasets[0])
     with pytest.raises(FileNotFoundError, match="dataset 'rc': data file not found"):
         load_dataset(config(data_dir, files="nope.json").datasets[0])
 

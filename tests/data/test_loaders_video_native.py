@@ -17,8 +17,9 @@ def test_charades_sta_with_durations(data_dir):
     res = get_loader("charades_sta")(str(data_dir / "charades_sta_train.txt"), str(data_dir / "charades"),
                                      "cs", durations=str(data_dir / "charades_durations.json"))
     by_id = {s.id: s for s in res.samples}
-    assert sorted(by_id) == ["cs/AO8RW#1", "cs/AO8RW#2", "cs/Y6R7T#3"]
-    s = by_id["cs/AO8RW#1"]
+    assert sorted(by_id) == ["cs/charades_sta_train:AO8RW#1", "cs/charades_sta_train:AO8RW#2",
+                           "cs/charades_sta_train:Y6R7T#3"]
+    s = by_id["cs/charades_sta_train:AO8RW#1"]
     assert s.task == "temporal" and s.prompt == "a person is putting a book on a shelf."
     assert s.solution == {"segment": [0.0, 6.9]} and s.meta["duration"] == 8.0
     assert s.video.path == str(data_dir / "charades/AO8RW.mp4") and not s.images
@@ -34,10 +35,16 @@ def test_charades_sta_with_durations(data_dir):
 def test_charades_sta_probes_duration_with_decord(tmp_path, make_mp4):
     make_mp4(tmp_path / "vids/ABC12.mp4", n_frames=10, fps=5)  # 2.0 s
     txt = tmp_path / "train.txt"
-    txt.write_text("ABC12 0.2 1.5##someone waves\nABC12 0.5 3.5##past the end\n")
+    txt.write_text("ABC12 0.2 1.5##someone waves\nABC12 0.5 3.5##a little past the end\n"
+                   "ABC12 0.5 9.0##far past the end\n")
     res = get_loader("charades_sta")(str(txt), str(tmp_path), "cs", video_dir="vids")
-    assert len(res.samples) == 1 and res.samples[0].meta["duration"] == pytest.approx(2.0)
-    assert "beyond" in res.problems[0].reason
+    assert len(res.samples) == 2 and res.samples[0].meta["duration"] == pytest.approx(2.0)
+    clipped = res.samples[1]  # within the 5 s tolerance: clipped to the video's end and counted
+    assert clipped.solution["segment"] == [0.5, pytest.approx(2.0)] and clipped.meta["clipped_end"] == 3.5
+    assert res.notes == {"segment end clipped to the video's end": 1}
+    assert len(res.problems) == 1 and "beyond" in res.problems[0].reason and "tolerance of 5 s" in res.problems[0].reason
+    strict = get_loader("charades_sta")(str(txt), str(tmp_path), "cs", video_dir="vids", tolerance=0.5)
+    assert len(strict.samples) == 1 and not strict.notes
 
 
 def test_activitynet(data_dir):

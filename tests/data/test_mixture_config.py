@@ -8,6 +8,7 @@ import os
 import pytest
 import yaml
 
+from vrft.config import ConfigError
 from vrft.data.mixture_config import (
     CONFIG_DIR, DatasetConfig, load_mixture_config, parse_mixture_config, validate_rewards,
 )
@@ -23,8 +24,9 @@ def ds(**over):
 
 
 def err(data) -> str:
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ConfigError) as e:  # the run config's error type: a ValueError naming the key
         parse_mixture_config(data, "/base")
+    assert str(e.value).startswith(e.value.key)
     return str(e.value)
 
 
@@ -40,16 +42,19 @@ def test_minimal_config_defaults():
 
 @pytest.mark.parametrize("data, message", [
     ({"datasets": [ds(), ds(name="b", rewards=[{"name": "iou", "wieght": 1}])]},
-     "datasets[1].rewards[0].wieght: unknown key (did you mean 'weight'?)"),
+     "datasets[1].rewards[0].wieght: unknown key (did you mean 'datasets[1].rewards[0].weight'?)"),
     ({"datasets": [ds(weight="heavy")]}, "datasets[0].weight: expected a number, got 'heavy'"),
-    ({"datasets": [ds(format="refcocoo")]}, "datasets[0].format: unknown dataset format 'refcocoo'; valid formats:"),
+    ({"datasets": [ds(format="refcocoo")]},
+     "datasets[0].format: unknown dataset format 'refcocoo' (did you mean 'refcoco'?); valid formats:"),
     ({"datasets": [ds(task="chart")]}, "datasets[0].task: format 'refcoco' produces ['grounding']"),
     ({"datasets": [ds(task="grounds")]}, "datasets[0].task: unknown task 'grounds' (did you mean 'grounding'?)"),
     ({"datasets": [ds(files=["a.json", 3])]}, "datasets[0].files[1]: expected a string, got 3"),
-    ({"datasets": [ds(vision={"max_pixel": 10})]}, "datasets[0].vision.max_pixel: unknown key (did you mean 'max_pixels'?)"),
+    ({"datasets": [ds(vision={"max_pixel": 10})]},
+     "datasets[0].vision.max_pixel: unknown key (did you mean 'datasets[0].vision.max_pixels'?)"),
     ({"datasets": [ds(vision={"fps": 2, "nframes": 8})]}, "datasets[0].vision: give fps or nframes"),
     ({"datasets": [ds(tools={"enabled": "zoom_in"})]}, "datasets[0].tools.enabled: expected a list"),
-    ({"datasets": [ds(loader_opts={"imge_key": "img"})]}, "datasets[0].loader_opts.imge_key: unknown key (did you mean 'image_key'?)"),
+    ({"datasets": [ds(loader_opts={"imge_key": "img"})]},
+     "datasets[0].loader_opts.imge_key: unknown key (did you mean 'datasets[0].loader_opts.image_key'?)"),
     ({"datasets": [ds(rewards=[])]}, "datasets[0].rewards: at least one reward"),
     ({"datasets": [ds(prompt_template="grounding_v9")]}, "datasets[0].prompt_template: unknown prompt template"),
     ({"datasets": [ds(gt_template="cot")]}, "datasets[0].gt_template: unknown 'cot'"),
@@ -57,7 +62,7 @@ def test_minimal_config_defaults():
     ({"datasets": [ds(), ds()]}, "datasets[1].name: duplicate dataset name 'rc'"),
     ({"datasets": [ds()], "mixture": {"strategy": "bandits"}}, "mixture.strategy: unknown mixture strategy 'bandits'"),
     ({"datasets": [ds()], "mixture": {"strategy": "bandit", "params": {"temprature": 1}}},
-     "mixture.params.temprature: unknown key (did you mean 'temperature'?)"),
+     "mixture.params.temprature: unknown key (did you mean 'mixture.params.temperature'?)"),
     ({"datasets": [ds(), ds(name="b")], "mixture": {"floor": 0.5}}, "mixture.floor: 0.5 x 2 datasets"),
     ({"datasets": [ds()], "difficulty": {"enabled": "yes"}}, "difficulty.enabled: expected true/false"),
     ({"datasets": [ds()], "difficulty": {"lo": 0.9, "hi": 0.2}}, "difficulty: need 0 <= lo < hi"),

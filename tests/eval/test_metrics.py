@@ -35,17 +35,18 @@ def test_chartqa_relaxed_accuracy_by_split():
     assert m["unparseable"] == 1 and m["score"] == m["relaxed_acc"]
 
 
-def test_screenspot_click_accuracy_by_type_platform_and_group():
+def test_screenspot_click_accuracy_by_type_data_source_and_group():
     records = [
-        rec(1, True, meta={"data_type": "text", "platform": "ios", "group": "mobile"}),
-        rec(0, False, meta={"data_type": "icon", "platform": "ios", "group": "mobile"}),
-        rec(1, True, meta={"data_type": "icon", "platform": "windows", "group": "desktop"}),
-        rec(unparseable=True, meta={"data_type": "text", "platform": "windows", "group": "desktop"}),
+        rec(1, True, meta={"data_type": "text", "data_source": "ios", "group": "mobile"}),
+        rec(0, False, meta={"data_type": "icon", "data_source": "ios", "group": "mobile"}),
+        rec(1, True, meta={"data_type": "icon", "data_source": "windows", "group": "desktop"}),
+        rec(unparseable=True, meta={"data_type": "text", "data_source": "windows", "group": "desktop"}),
     ]
     m = get_benchmark("screenspot").metric(records)
     assert m["click_acc"] == 0.5
     assert m["click_acc/text"] == 0.5 and m["click_acc/icon"] == 0.5
-    assert m["click_acc/platform/ios"] == 0.5 and m["click_acc/platform/windows"] == 0.5
+    assert m["click_acc/data_source/ios"] == 0.5 and m["click_acc/data_source/windows"] == 0.5
+    assert not any(k.startswith("click_acc/platform/") for k in m)  # ScreenSpot has no platform field
     assert m["click_acc/group/mobile"] == 0.5 and m["click_acc/group/desktop"] == 0.5
 
 

@@ -50,7 +50,7 @@ def test_config_errors(config, match):
 
 
 def test_unknown_reward_name():
-    with pytest.raises(UnknownRewardError, match="registered rewards"):
+    with pytest.raises(UnknownRewardError, match="valid rewards"):
         CompositeReward.from_config([{"name": "ioou"}])
 
 

@@ -11,7 +11,7 @@ from vrft.tools import (
     Observation, ToolContext, UnknownToolError, default_system_prompt, get_tool, list_tools, register_tool,
     run_tool_call, tools_system_prompt,
 )
-from vrft.tools.registry import _REGISTRY
+from vrft.tools.registry import TOOLS
 
 
 def test_builtins_and_unknown_names():
@@ -39,7 +39,7 @@ def test_custom_tool_and_runner():
                                   ctx, ["zoom_in"])
         assert obs.error == "zoom_in: this task has no image" and not call.valid
     finally:
-        _REGISTRY.pop("echo_test")
+        TOOLS.unregister("echo_test")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

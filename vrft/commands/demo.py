@@ -8,7 +8,17 @@ writes (checkpoints, metrics.jsonl, TensorBoard logs, PNG plots) is in the run d
 
 from __future__ import annotations
 
+import json
 import os
+
+import yaml
+
+from vrft.config import load_config
+from vrft.configs import config_path
+from vrft.data.mixture_config import load_mixture_config
+from vrft.data.synth import generate, is_current
+from vrft.eval.report import stages_table
+from vrft.grpo.trainer import run_training
 
 DEMO_TASKS = ["color", "grounding", "detection", "chart", "gui", "gui_type", "temporal", "zoom"]
 
@@ -29,8 +39,6 @@ def cache_dir() -> str:
 
 
 def ensure_synthetic_data(root: str, n: int, test_n: int, tasks: list[str] = DEMO_TASKS) -> str:
-    from vrft.data.synth import generate, is_current
-
     out = os.path.join(root, "synth")
     missing = [t for t in tasks if not is_current(out, [t], n=n, seed=0, test_n=test_n)]
     if missing:
@@ -41,10 +49,6 @@ def ensure_synthetic_data(root: str, n: int, test_n: int, tasks: list[str] = DEM
 
 def subset_mixture(names: list[str], run_dir: str) -> str:
     """Write the demo mixture restricted to `names` into the run dir; returns its path."""
-    import yaml
-
-    from vrft.data.mixture_config import load_mixture_config
-
     path = load_mixture_config("demo").source
     data = yaml.safe_load(open(path, encoding="utf-8"))
     known = [d["name"] for d in data["datasets"]]
@@ -62,10 +66,6 @@ def subset_mixture(names: list[str], run_dir: str) -> str:
 def before_after_table(run_dir: str) -> str:
     """Each dataset's held-out score before training, after the supervised warm-up (when the run
     had one) and at the end, from the run's eval.jsonl."""
-    import json
-
-    from vrft.eval.report import stages_table
-
     evals = [json.loads(line) for line in open(os.path.join(run_dir, "eval.jsonl"), encoding="utf-8")]
     stages = [("before", next((e for e in evals if e["tag"] == "start"), None)),
               ("after warm-up", next((e for e in evals if e["tag"] == "after-warmup"), None)),
@@ -76,10 +76,6 @@ def before_after_table(run_dir: str) -> str:
 
 
 def run(args) -> int:
-    from vrft.config import load_config
-    from vrft.configs import config_path
-    from vrft.grpo.trainer import run_training
-
     root = cache_dir()
     os.environ.setdefault("VRFT_CACHE", root)  # demo.yaml's paths expand ${VRFT_CACHE}
     names = [n.strip() for n in args.datasets.split(",") if n.strip()] if args.datasets else DEMO_TASKS

@@ -3,6 +3,8 @@
     vrft eval --model Qwen/Qwen2.5-VL-3B-Instruct --benchmark refcoco \\
         --data refcoco_val.json --media-root coco/train2014 --out runs/eval/base
     torchrun --nproc_per_node=4 -m vrft eval --model runs/grpo/final --benchmark refcoco ... --out runs/eval/rft
+    vrft eval --model ... --benchmark screenspot --data "$SCREENSPOT_ROOT"/screenspot_*.json \
+        --media-root "$SCREENSPOT_ROOT"/screenspot_imgs --out runs/eval/ss
     vrft eval --compare runs/eval/base runs/eval/rft
 
 Greedy by default; `--n 8 --temperature 0.7` adds pass@k. Predictions are appended to
@@ -13,6 +15,8 @@ see `vrft eval --list`.
 from __future__ import annotations
 
 import argparse
+import glob
+import os
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,8 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__
     parser.add_argument("--model", help="checkpoint folder or Hugging Face id")
     parser.add_argument("--benchmark", help="benchmark name (see --list)")
-    parser.add_argument("--data", help="annotation file in the benchmark's format")
-    parser.add_argument("--media-root", help="folder media paths are relative to (default: the data file's folder)")
+    parser.add_argument("--data", nargs="+", metavar="FILE",
+                        help="annotation file(s) in the benchmark's format, or quoted globs "
+                             "('annotations/*.json'): all are evaluated together")
+    parser.add_argument("--media-root",
+                        help="folder media paths are relative to (default: the first data file's folder)")
     parser.add_argument("--out", help="output folder: predictions.jsonl, metrics.json, metrics.md")
     parser.add_argument("--max-samples", type=int, help="evaluate the first N samples only")
     parser.add_argument("--batch-size", type=int, default=8, help="prompts per generate call per process (8)")
@@ -63,6 +70,20 @@ def _loader_opts(items: list[str]) -> dict:
     return opts
 
 
+def data_files(items: list[str]) -> list[str]:
+    """``--data`` values with globs expanded (sorted); a glob that matches nothing is an error."""
+    files: list[str] = []
+    for item in items:
+        if glob.has_magic(item):
+            matched = sorted(glob.glob(os.path.expanduser(item)))
+            if not matched:
+                raise FileNotFoundError(f"--data: no file matches {item!r}")
+            files += matched
+        else:
+            files.append(item)
+    return list(dict.fromkeys(files))
+
+
 def _list() -> int:
     from vrft.eval.benchmarks import _BENCHMARKS
 
@@ -87,7 +108,9 @@ def build_run(args: argparse.Namespace):
     settings = EvalSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                             n=args.n, batch_size=args.batch_size, seed=args.seed,
                             require_answer_tag=not args.lenient, tools=bool(args.tools))
-    return EvalRun(model=args.model, benchmark=args.benchmark, data=args.data, out=args.out,
+    files = data_files(args.data)
+    return EvalRun(model=args.model, benchmark=args.benchmark, out=args.out,
+                   data=files[0] if len(files) == 1 else files,
                    media_root=args.media_root, max_samples=args.max_samples, prompt_template=args.prompt_template,
                    vision=vision, loader_opts=_loader_opts(args.loader_opt),
                    tools=[t for t in args.tools.split(",") if t.strip()], max_turns=args.max_turns,

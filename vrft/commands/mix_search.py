@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 
+from vrft.config import ConfigError, load_config
+from vrft.grpo.config_names import CONFIG_REGISTRIES
+from vrft.mixsearch.search import SearchSettings, run_search
+
 
 class _IntermixedParser(argparse.ArgumentParser):
     """Options may come between CONFIG and the overrides (`CONFIG --trials 8 train.lr=1e-3`)."""
@@ -69,15 +73,12 @@ def _parse_score_weights(text: str | None) -> dict[str, float] | None:
 
 
 def run(args) -> int:
-    from vrft.config import ConfigError, load_config
-    from vrft.mixsearch.search import SearchSettings, run_search
-
     config, overrides = args.config, list(args.overrides)
     if config is not None and "=" in config and not os.path.exists(config):
         overrides.insert(0, config)  # `vrft mix-search key=value` with no file
         config = None
     try:
-        cfg = load_config(config, overrides, world_size=1)
+        cfg = load_config(config, overrides, world_size=1, registries=CONFIG_REGISTRIES)
         settings = SearchSettings(
             trials=args.trials, steps=args.steps, seed=args.seed, alpha=args.alpha, baseline=not args.no_baseline,
             eval_max_samples=args.eval_samples, eval_max_new_tokens=args.eval_max_new_tokens,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from vrft.grpo.plots import plot_run
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("run_dir")
 
 
 def run(args) -> int:
-    from vrft.grpo.plots import plot_run
-
     for path in plot_run(args.run_dir):
         print(path)
     return 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from rewards import plugins
+from rewards.registry import list_rewards
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="rewards_command", metavar="ACTION")
@@ -14,9 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rewards import plugins
-    from rewards.registry import list_rewards
-
     errors = plugins.load_all_plugins(on_error="collect")
     specs = list_rewards(load_plugins=False)
     if getattr(args, "json", False):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import time
 
+from vrft.data.synth import TASK_NAMES, generate, is_current, parse_tasks
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from vrft.data.synth import TASK_NAMES
-
     parser.add_argument("out", help="output folder; one sub-folder per task plus manifest.json")
     parser.add_argument("--tasks", default="all",
                         help=f"comma-separated tasks or 'all' (default): {','.join(TASK_NAMES)}")
@@ -29,8 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vrft.data.synth import generate, is_current, parse_tasks
-
     try:
         tasks = parse_tasks(args.tasks)
         if args.skip_if_current and is_current(args.out, tasks, args.n, args.seed, args.difficulty, args.test_n):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from vrft.policy.tiny_model import FAMILIES, TinySize, build_tiny_model
+
 
 def add_arguments(parser) -> None:
-    from vrft.policy.tiny_model import FAMILIES, TinySize
-
     parser.add_argument("out", help="output folder")
     parser.add_argument("--family", choices=FAMILIES, default="qwen2_5_vl")
     parser.add_argument("--seed", type=int, default=0)
@@ -16,8 +16,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from vrft.policy.tiny_model import TinySize, build_tiny_model
-
     size = TinySize(**{f.name: getattr(args, f.name) for f in fields(TinySize)})
     out = build_tiny_model(args.out, args.family, size, seed=args.seed)
     print(f"wrote tiny {args.family} checkpoint to {out}")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+from vrft.config import ConfigError, load_config
+from vrft.grpo.config_names import CONFIG_REGISTRIES
+from vrft.grpo.trainer import run_training
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("config", nargs="?", default=None,
@@ -12,19 +16,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from vrft.config import ConfigError, load_config
-
     config = args.config
     overrides = list(args.overrides)
     if config is not None and "=" in config and not os.path.exists(config):
         overrides.insert(0, config)  # `vrft train key=value` with no file
         config = None
     try:
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, overrides, registries=CONFIG_REGISTRIES)
     except ConfigError as e:
         print(f"vrft train: config error: {e}")
         return 2
-    from vrft.grpo.trainer import run_training
-
     run_training(cfg)
     return 0

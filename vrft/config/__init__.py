@@ -7,6 +7,11 @@ Every field is documented where it is declared (``vrft/config/sections.py`` and
 a value of the wrong type, or an inconsistent combination raises :class:`ConfigError` naming the
 dotted key and the fix, before any model is loaded. ``save_config`` writes the resolved config
 (every field, defaults included) so a run can be reproduced with ``load_config(saved)``.
+
+The parser underneath (:mod:`vrft.config.typed`) is the only one in vrft: mixture configs
+(``vrft.data.mixture_config``) are read by it too. This package imports nothing of vrft but
+:mod:`vrft.registry`; keys naming registry entries are checked against the ``registries`` the
+caller passes (see :func:`check_names`).
 """
 
 from __future__ import annotations
@@ -15,26 +20,28 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
 import yaml
 
-from vrft.config.checks import Batching, resolve_batching, validate, world_size_from_env
+from vrft.config.checks import Batching, check_names, check_tiny, resolve_batching, validate, world_size_from_env
 from vrft.config.sections import (
-    TINY_FAMILIES, TINY_PREFIX, DataConfig, LoraConfig, ModelConfig, RolloutConfig, TinyConfig, VllmConfig,
+    TINY_FAMILIES, TINY_PREFIX, DataConfig, LoraConfig, ModelConfig, RolloutConfig, TinySize, VllmConfig,
 )
 from vrft.config.training import (
     AlgoConfig, CheckpointConfig, DynamicSamplingConfig, EvalConfig, GtInjectionConfig, LogConfig, TrainConfig,
 )
 from vrft.config.typed import ConfigError, apply_overrides, build, field_docs, iter_fields, parse_override
 from vrft.config.typed import describe as _describe
+from vrft.registry import Registry
 
 __all__ = [
-    "AlgoConfig", "Batching", "CheckpointConfig", "Config", "ConfigError", "DataConfig", "DynamicSamplingConfig",
-    "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig", "RolloutConfig", "TINY_FAMILIES",
-    "TINY_PREFIX", "TinyConfig", "TrainConfig", "VllmConfig", "apply_overrides", "config_from_dict", "describe",
-    "field_docs", "iter_fields", "load_config", "parse_override", "resolve_batching", "save_config", "to_dict",
-    "to_yaml", "validate",
+    "AlgoConfig", "Batching", "CheckpointConfig", "Config", "ConfigError", "DataConfig",
+    "DynamicSamplingConfig", "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig",
+    "RolloutConfig", "TINY_FAMILIES", "TINY_PREFIX", "TinySize", "TrainConfig", "VllmConfig",
+    "apply_overrides", "check_names", "check_tiny", "config_from_dict", "describe", "field_docs",
+    "iter_fields", "load_config", "parse_override", "resolve_batching", "save_config", "to_dict", "to_yaml",
+    "validate",
 ]
 
 
@@ -61,23 +68,27 @@ class Config:
 
 
 def config_from_dict(data: Optional[dict[str, Any]], overrides: Iterable[str] = (), *,
-                     world_size: Optional[int] = None, check: bool = True) -> Config:
+                     world_size: Optional[int] = None, check: bool = True,
+                     registries: Optional[Mapping[str, Registry]] = None) -> Config:
     """Build and check a Config from plain data plus ``key.sub=value`` overrides.
 
-    ``world_size`` (default: ``$WORLD_SIZE`` or 1) is used by the batching checks.
+    ``world_size`` (default: ``$WORLD_SIZE`` or 1) is used by the batching checks; ``registries``
+    (dotted key -> Registry, e.g. ``vrft.grpo.config_names.CONFIG_REGISTRIES``) by the name checks.
     """
     data = apply_overrides(data or {}, overrides)
     cfg = build(Config, data)
     if check:
-        validate(cfg, world_size_from_env() if world_size is None else world_size)
+        validate(cfg, world_size_from_env() if world_size is None else world_size, registries)
     return cfg
 
 
 def load_config(path: Union[str, os.PathLike, None] = None, overrides: Iterable[str] = (), *,
-                world_size: Optional[int] = None, check: bool = True) -> Config:
+                world_size: Optional[int] = None, check: bool = True,
+                registries: Optional[Mapping[str, Registry]] = None) -> Config:
     """Read ``path`` (YAML; None: all defaults), apply ``overrides`` in order, type-check, cross-check.
 
     Raises ConfigError (a ValueError) naming the dotted key; a missing or unreadable file names the path.
+    ``registries`` as in :func:`config_from_dict`.
     """
     data: Any = {}
     if path is not None:
@@ -93,7 +104,7 @@ def load_config(path: Union[str, os.PathLike, None] = None, overrides: Iterable[
         if not isinstance(data, dict):
             raise ConfigError("", f"{p}: the top level must be a mapping of sections (model:, train:, ...)")
     try:
-        return config_from_dict(data, overrides, world_size=world_size, check=check)
+        return config_from_dict(data, overrides, world_size=world_size, check=check, registries=registries)
     except ConfigError as e:
         if path is not None:
             e.args = (f"{e.args[0]}  [in {path}]",)

@@ -2,16 +2,22 @@
 
 Each failed check raises :class:`ConfigError` naming the dotted key and the fix. Checks that need the
 hardware (vLLM and flash-attention need CUDA) are left to the engine at start-up.
+
+Keys that name a registry entry (``algo.advantage``, ``algo.loss``, ``algo.kl_estimator``) are
+checked against registries the caller passes (``validate(cfg, registries={"algo.loss": LOSSES})``;
+the engine's are ``vrft.grpo.config_names.CONFIG_REGISTRIES``): the config sits below the engine and
+does not import it.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from vrft.config.sections import TINY_FAMILIES, TINY_PREFIX
+from vrft.config.sections import TINY_FAMILIES, TINY_PREFIX, TinySize
 from vrft.config.typed import ConfigError
+from vrft.registry import Registry
 
 if TYPE_CHECKING:
     from vrft.config import Config
@@ -83,14 +89,29 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def validate(cfg: "Config", world_size: int = 1) -> Batching:
-    """Run every cross-field check; returns the resolved batching."""
+def validate(cfg: "Config", world_size: int = 1, registries: Mapping[str, Registry] | None = None) -> Batching:
+    """Run every cross-field check; returns the resolved batching. ``registries`` maps a dotted key
+    to the registry its value must name (keys left out are not checked here)."""
+    check_names(cfg, registries or {})
     _check_model(cfg)
     _check_rollout(cfg)
     _check_algo(cfg)
     _check_train(cfg, world_size)
     _check_outputs(cfg)
     return resolve_batching(cfg, world_size)
+
+
+def check_tiny(t: TinySize, key: str = "model.tiny") -> None:
+    """The sizes of a tiny checkpoint fit together (``key`` prefixes the dotted keys in errors)."""
+    for name, value in vars(t).items():
+        _need(value >= 1, f"{key}.{name}", f"must be >= 1, got {value}")
+    _need(t.hidden % t.heads == 0 and (t.hidden // t.heads) % 2 == 0, f"{key}.hidden",
+          f"hidden / heads ({t.hidden} / {t.heads}) must be an even integer (the head dim)")
+    _need(t.heads % t.kv_heads == 0, f"{key}.kv_heads", f"{t.kv_heads} must divide {key}.heads ({t.heads})")
+    _need(t.vision_hidden % t.vision_heads == 0, f"{key}.vision_heads",
+          f"{t.vision_heads} must divide {key}.vision_hidden ({t.vision_hidden})")
+    _need(t.image_min_pixels <= t.image_max_pixels, f"{key}.image_min_pixels",
+          f"{t.image_min_pixels} exceeds {key}.image_max_pixels ({t.image_max_pixels})")
 
 
 def _check_model(cfg: "Config") -> None:
@@ -100,16 +121,7 @@ def _check_model(cfg: "Config") -> None:
         family = m.name_or_path[len(TINY_PREFIX):]
         _need(family in TINY_FAMILIES, "model.name_or_path",
               f"unknown tiny family {family!r}; use one of {[TINY_PREFIX + f for f in TINY_FAMILIES]}")
-    t = m.tiny
-    for name, value in vars(t).items():
-        _need(value >= 1, f"model.tiny.{name}", f"must be >= 1, got {value}")
-    _need(t.hidden % t.heads == 0 and (t.hidden // t.heads) % 2 == 0, "model.tiny.hidden",
-          f"hidden / heads ({t.hidden} / {t.heads}) must be an even integer (the head dim)")
-    _need(t.heads % t.kv_heads == 0, "model.tiny.kv_heads", f"{t.kv_heads} must divide model.tiny.heads ({t.heads})")
-    _need(t.vision_hidden % t.vision_heads == 0, "model.tiny.vision_heads",
-          f"{t.vision_heads} must divide model.tiny.vision_hidden ({t.vision_hidden})")
-    _need(t.image_min_pixels <= t.image_max_pixels, "model.tiny.image_min_pixels",
-          f"{t.image_min_pixels} exceeds model.tiny.image_max_pixels ({t.image_max_pixels})")
+    check_tiny(m.tiny, "model.tiny")
     lora = m.lora
     _need(lora.r >= 1, "model.lora.r", f"must be >= 1, got {lora.r}")
     _need(lora.alpha > 0, "model.lora.alpha", f"must be > 0, got {lora.alpha}")
@@ -148,16 +160,18 @@ def _check_rollout(cfg: "Config") -> None:
           f"raise it or leave it null")
 
 
-def _check_algo(cfg: "Config") -> None:
-    from vrft.grpo.advantages import ADVANTAGES
-    from vrft.grpo.losses import LOSSES
+def check_names(cfg: "Config", registries: Mapping[str, Registry]) -> None:
+    """Each ``key`` of ``registries`` names an entry of its registry (the error lists the valid ones)."""
+    for key, registry in registries.items():
+        value: Any = cfg
+        for part in key.split("."):
+            value = getattr(value, part)
+        if value not in registry:
+            raise ConfigError(key, registry.unknown_message(value))
 
+
+def _check_algo(cfg: "Config") -> None:
     a = cfg.algo
-    for key, name, registry in (("algo.advantage", a.advantage, ADVANTAGES), ("algo.loss", a.loss, LOSSES)):
-        try:
-            registry.get(name)
-        except ValueError as e:
-            raise ConfigError(key, str(e)) from None
     _need(0 <= a.clip_low < 1, "algo.clip_low", f"must be in [0, 1), got {a.clip_low}")
     _need(a.clip_high >= 0, "algo.clip_high", f"must be >= 0, got {a.clip_high}")
     _need(a.beta >= 0, "algo.beta", f"must be >= 0 (0 disables the KL term), got {a.beta}")

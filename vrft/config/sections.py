@@ -33,8 +33,9 @@ class LoraConfig:
 
 
 @dataclass
-class TinyConfig:
-    """Sizes of a ``tiny:FAMILY`` checkpoint; mirrors ``vrft.policy.tiny_model.TinySize``."""
+class TinySize:
+    """Sizes of a ``tiny:FAMILY`` checkpoint (``model.tiny``), also what ``vrft tiny-model`` and
+    :func:`vrft.policy.tiny_model.build_tiny_model` take; :func:`vrft.config.checks.check_tiny` checks it."""
 
     hidden: int = 64
     """Language-model hidden size; ``hidden / heads`` must be an even integer."""
@@ -86,7 +87,7 @@ class ModelConfig:
     """Do not train the language model (with LoRA off, only unfrozen vision parts then train)."""
     lora: LoraConfig = field(default_factory=LoraConfig)
     """LoRA settings."""
-    tiny: TinyConfig = field(default_factory=TinyConfig)
+    tiny: TinySize = field(default_factory=TinySize)
     """Sizes used when ``name_or_path`` is ``tiny:FAMILY``."""
 
 

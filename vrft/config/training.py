@@ -59,8 +59,9 @@ class AlgoConfig:
     uses about 4e-4."""
     beta: float = 0.0
     """KL coefficient to the frozen initial model; 0 skips the reference model entirely."""
-    kl_estimator: Literal["k1", "k2", "k3"] = "k3"
-    """Per-token KL estimator (k3: unbiased and non-negative)."""
+    kl_estimator: str = "k3"
+    """Per-token KL estimator registered in ``vrft.grpo.kl`` (k1, k2, k3; k3: unbiased and
+    non-negative)."""
     mu: int = 1
     """Update epochs over each rollout batch (1: on-policy, ratio 1 on the first update)."""
     mini_batch_size: Optional[int] = None

@@ -1,10 +1,15 @@
-"""The machinery under the config: dicts -> typed dataclasses, dotted overrides, field docstrings.
+"""The one YAML -> typed dataclass parser (run config and mixture config alike), plus dotted overrides
+and field docstrings.
 
 ``build(Config, data)`` checks every key against the dataclass fields (unknown keys get a "did you
-mean" from difflib) and every value against the type hint, raising :class:`ConfigError` that names
-the dotted key. Supported hints: ``str``, ``int``, ``float`` (ints and strings such as ``"1e-4"``
-accepted, because YAML 1.1 reads ``1e-4`` as a string), ``bool``, ``Any``, ``Literal[...]``,
-``X | None``, unions, ``list[X]``, ``dict[str, X]`` and nested dataclasses.
+mean" from difflib, with the dotted key to write) and every value against the type hint, raising
+:class:`ConfigError` that names the dotted key, e.g.
+``datasets[1].rewards[0].wieght: unknown key (did you mean 'datasets[1].rewards[0].weight'?)``.
+Supported hints: ``str``, ``int``, ``float`` (ints and strings such as ``"1e-4"`` accepted, because
+YAML 1.1 reads ``1e-4`` as a string), ``bool``, ``Any``, ``Literal[...]``, ``X | None``, unions,
+``list[X]``, ``dict[str, X]`` and nested dataclasses. A field without a default is required; a field
+with ``metadata={"internal": True}`` is not a key. A dataclass may define a classmethod
+``coerce(value, key)`` that turns a shorthand (e.g. a bare string) into a mapping first.
 
 Field documentation lives in attribute docstrings (a string literal right after the field), read
 from the source with :func:`field_docs`.
@@ -13,6 +18,7 @@ from the source with :func:`field_docs`.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import difflib
 import functools
@@ -66,22 +72,65 @@ def type_name(hint: Any) -> str:
     return {float: "float", int: "int", bool: "bool", str: "str"}.get(hint, str(hint))
 
 
+def unknown_key(prefix: str, key: str, options: typing.Iterable[str]) -> ConfigError:
+    """The error for ``key`` under ``prefix`` that is none of ``options``: the closest dotted key, or
+    the valid ones."""
+    options = list(options)
+    close = difflib.get_close_matches(str(key), options, n=1, cutoff=0.6)
+    hint = f" (did you mean {_join(prefix, close[0])!r}?)" if close else f"; valid keys here: {sorted(options)}"
+    return ConfigError(_join(prefix, str(key)), f"unknown key{hint}")
+
+
+def expected(hint: Any) -> str:
+    """What a value of type ``hint`` looks like, for error messages: "a number", "a list", ..."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else expected(a) for a in args)
+    if origin is list:
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(hint):
+        return "a mapping"
+    return {float: "a number", int: "an integer", bool: "true/false", str: "a string"}.get(hint, str(hint))
+
+
 def build(cls: type, data: Any, prefix: str = "") -> Any:
-    """An instance of dataclass ``cls`` from a (possibly partial) dict; missing keys take defaults."""
+    """An instance of dataclass ``cls`` from a (possibly partial) dict; missing keys take defaults,
+    a missing key without a default is an error."""
+    coerce_shorthand = getattr(cls, "coerce", None)
+    if coerce_shorthand is not None:
+        data = coerce_shorthand(data, prefix)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(prefix or "<top>", f"expected a mapping of settings, got {_show(data)}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        raise ConfigError(prefix or "<top>", f"expected a mapping of {cls.__name__} settings, got {_show(data)}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")}
     for key in data:
         if not isinstance(key, str) or key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
-            hint = (f" (did you mean {_join(prefix, close[0])!r}?)" if close
-                    else f"; valid keys here: {sorted(fields)}")
-            raise ConfigError(_join(prefix, str(key)), f"unknown key{hint}")
+            raise unknown_key(prefix, str(key), fields)
     hints = typing.get_type_hints(cls)
-    kwargs = {name: coerce(hints[name], data[name], _join(prefix, name)) for name in fields if name in data}
-    return cls(**kwargs)
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = coerce(hints[name], data[name], _join(prefix, name))
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(_join(prefix, name), "required key is missing")
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except ValueError as e:  # the dataclass's own check (__post_init__): same error type, key kept
+        raise _as_config_error(prefix, str(e)) from None
+
+
+def _as_config_error(prefix: str, text: str) -> ConfigError:
+    """``"difficulty.hi: must be ..."`` raised under ``difficulty`` keeps its key; a message without
+    one gets ``prefix``."""
+    head, sep, rest = text.partition(": ")
+    if sep and (head == prefix or head.startswith((prefix + ".", prefix + "[")) if prefix else sep):
+        return ConfigError(head, rest)
+    return ConfigError(prefix or "<top>", text)
 
 
 def coerce(hint: Any, value: Any, key: str) -> Any:
@@ -113,7 +162,7 @@ def coerce(hint: Any, value: Any, key: str) -> Any:
             if (isinstance(value, list) and typing.get_origin(a) is list) or (
                     isinstance(value, dict) and (dataclasses.is_dataclass(a) or typing.get_origin(a) is dict)):
                 raise e
-        raise ConfigError(key, f"expected {type_name(hint)}, got {_show(value)}")
+        raise ConfigError(key, f"expected {expected(hint)}, got {_show(value)}")
     if origin is list:
         if isinstance(value, tuple):
             value = list(value)
@@ -142,7 +191,7 @@ def coerce(hint: Any, value: Any, key: str) -> Any:
             return value
     else:
         raise TypeError(f"config: unsupported type hint {hint!r} at {key}")
-    raise ConfigError(key, f"expected {type_name(hint)}, got {_show(value)}")
+    raise ConfigError(key, f"expected {expected(hint)}, got {_show(value)}")
 
 
 # ---- dotted overrides ---------------------------------------------------------------------------
@@ -178,8 +227,6 @@ def set_dotted(data: dict, key: str, value: Any) -> None:
 
 def apply_overrides(data: dict, overrides: typing.Iterable[str]) -> dict:
     """A copy of ``data`` with every ``key.sub=value`` override applied, in order."""
-    import copy
-
     out = copy.deepcopy(data)
     for text in overrides:
         key, value = parse_override(text)

@@ -30,6 +30,8 @@ class LoadedDataset:
     heldout: list[Sample] = field(default_factory=list)
     dropped: list[Problem] = field(default_factory=list)
     """Invalid rows left out (only with ``skip_invalid: true``)."""
+    notes: dict[str, int] = field(default_factory=dict)
+    """Rows loaded after a documented repair, by kind (e.g. segments clipped to their video's end)."""
 
     @property
     def name(self) -> str:
@@ -72,6 +74,8 @@ def _load_files(cfg: DatasetConfig, files: list[str], media_root: str, check_med
             raise FileNotFoundError(f"dataset {cfg.name!r}: data file not found: {path}")
         result = loader(path, media_root, cfg.name, cfg.task, check_media=check_media, **opts)
         out.problems += result.problems
+        for kind, n in result.notes.items():
+            out.note(kind, n)
         for s in result.samples:
             if s.id in first_file:
                 out.problems.append(Problem(s.id, path, f"duplicate id (first seen in {first_file[s.id]})"))
@@ -96,6 +100,11 @@ def load_dataset(cfg: DatasetConfig, check_media: bool = True) -> LoadedDataset:
                 summary + "\nfix these rows, or set skip_invalid: true on this dataset to drop them",
                 cfg.name, problems)
         log.warning("%s\ndropping them (skip_invalid: true)", summary)
+    notes = dict(train.notes)
+    for kind, n in held.notes.items():
+        notes[kind] = notes.get(kind, 0) + n
+    if notes:
+        log.warning("dataset %r: %s", cfg.name, ", ".join(f"{n} row(s): {kind}" for kind, n in sorted(notes.items())))
     samples, heldout = train.samples, held.samples
     if cfg.heldout.fraction:
         n_held = int(round(cfg.heldout.fraction * len(samples)))
@@ -107,7 +116,7 @@ def load_dataset(cfg: DatasetConfig, check_media: bool = True) -> LoadedDataset:
     if not samples:
         raise DataValidationError(f"dataset {cfg.name!r}: no valid training samples in {cfg.files}",
                                   cfg.name, problems)
-    return LoadedDataset(config=cfg, samples=samples, heldout=heldout, dropped=problems)
+    return LoadedDataset(config=cfg, samples=samples, heldout=heldout, dropped=problems, notes=notes)
 
 
 def load_datasets(cfg: MixtureConfig | str, check_media: bool = True) -> dict[str, LoadedDataset]:

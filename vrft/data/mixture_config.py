@@ -10,8 +10,9 @@
         rewards: [{name: format, weight: 0.2}, {name: iou, weight: 1.0}]
 
 Relative paths are relative to the YAML file's folder; ``${VAR}`` / ``${VAR:-default}`` and ``~`` are
-expanded in paths. Unknown keys and wrong types raise ValueError naming the key path. Reward names
-are checked later, against the registry, by :func:`validate_rewards`.
+expanded in paths. Parsed by :mod:`vrft.config.typed`, the run config's parser: unknown keys, wrong
+types and failed checks raise :class:`~vrft.config.ConfigError` (a ValueError) naming the key path.
+Reward names are checked later, against the registry, by :func:`validate_rewards`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from typing import Any
 
 import yaml
 
-from vrft.data.config_parse import did_you_mean, parse_dataclass, unknown_key_error
+from vrft.config.typed import ConfigError, build, did_you_mean, unknown_key
 from vrft.data.difficulty import DifficultyConfig
 from vrft.data.loaders import get_loader
 from vrft.data.mixture_learning import get_strategy, parse_strategy_params
 from vrft.data.paths import resolve_path
-from vrft.data.sample import TASKS
+from vrft.tasks import TASKS
 from vrft.data.templates import GT_TEMPLATES, template_text
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -192,16 +193,19 @@ def load_mixture_config(path: str) -> MixtureConfig:
         try:
             data = yaml.safe_load(f)
         except yaml.YAMLError as e:
-            raise ValueError(f"{path}: not valid YAML: {e}") from None
+            raise ConfigError("", f"{path}: not valid YAML: {e}") from None
     try:
         return parse_mixture_config(data, os.path.dirname(os.path.abspath(path)), source=path)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
+    except ConfigError as e:
+        e.args = (f"{e.args[0]}  [in {path}]",)
+        raise
+    except ValueError as e:  # a check outside the parser (paths, difficulty) names its key itself
+        raise ConfigError("", f"{e}  [in {path}]") from None
 
 
 def parse_mixture_config(data: Any, base_dir: str, source: str | None = None) -> MixtureConfig:
     """Check a mixture config given as plain data; paths are resolved against ``base_dir``."""
-    cfg = parse_dataclass(MixtureConfig, data, "")
+    cfg = build(MixtureConfig, data)
     cfg.source = source
     _check(cfg, base_dir)
     return cfg
@@ -209,41 +213,41 @@ def parse_mixture_config(data: Any, base_dir: str, source: str | None = None) ->
 
 def _check(cfg: MixtureConfig, base_dir: str) -> None:
     if not cfg.datasets:
-        raise ValueError("datasets: at least one dataset is needed")
+        raise ConfigError("datasets", "at least one dataset is needed")
     seen: set[str] = set()
     for i, d in enumerate(cfg.datasets):
         _check_dataset(d, f"datasets[{i}]", base_dir)
         if d.name in seen:
-            raise ValueError(f"datasets[{i}].name: duplicate dataset name {d.name!r}")
+            raise ConfigError(f"datasets[{i}].name", f"duplicate dataset name {d.name!r}")
         seen.add(d.name)
     if sum(d.weight for d in cfg.datasets) <= 0:
-        raise ValueError("datasets[*].weight: at least one dataset needs a positive weight")
+        raise ConfigError("datasets[*].weight", "at least one dataset needs a positive weight")
     m = cfg.mixture
     try:
         get_strategy(m.strategy)
     except ValueError as e:
-        raise ValueError(f"mixture.strategy: {e}") from None
+        raise ConfigError("mixture.strategy", str(e)) from None
     parse_strategy_params(m.strategy, m.params, "mixture.params")
     if not 0.0 <= m.floor * len(cfg.datasets) < 1.0:
-        raise ValueError(f"mixture.floor: {m.floor} x {len(cfg.datasets)} datasets must be in [0, 1)")
+        raise ConfigError("mixture.floor", f"{m.floor} x {len(cfg.datasets)} datasets must be in [0, 1)")
     if m.update_every < 1:
-        raise ValueError(f"mixture.update_every: must be >= 1, got {m.update_every}")
+        raise ConfigError("mixture.update_every", f"must be >= 1, got {m.update_every}")
 
 
 def _check_dataset(d: DatasetConfig, path: str, base_dir: str) -> None:
     if not d.name or "/" in d.name:
-        raise ValueError(f"{path}.name: must be a non-empty name without '/', got {d.name!r}")
+        raise ConfigError(f"{path}.name", f"must be a non-empty name without '/', got {d.name!r}")
     try:
         loader = get_loader(d.format)
     except ValueError as e:
-        raise ValueError(f"{path}.format: {e}") from None
+        raise ConfigError(f"{path}.format", str(e)) from None
     if d.task is not None and d.task not in TASKS:
-        raise ValueError(f"{path}.task: unknown task {d.task!r}{did_you_mean(d.task, TASKS)}; valid: {list(TASKS)}")
+        raise ConfigError(f"{path}.task", f"unknown task {d.task!r}{did_you_mean(d.task, TASKS)}; valid: {list(TASKS)}")
     if d.task is not None and loader.tasks and d.task not in loader.tasks:
-        raise ValueError(f"{path}.task: format {d.format!r} produces {list(loader.tasks)}, not {d.task!r}")
+        raise ConfigError(f"{path}.task", f"format {d.format!r} produces {list(loader.tasks)}, not {d.task!r}")
     d.task = d.task or loader.default_task
     if not d.files:
-        raise ValueError(f"{path}.files: at least one training file is needed")
+        raise ConfigError(f"{path}.files", "at least one training file is needed")
     d.files = [resolve_path(f, base_dir, f"{path}.files[{k}]") for k, f in enumerate(d.files)]
     d.media_root = resolve_path(d.media_root, base_dir, f"{path}.media_root") if d.media_root \
         else os.path.dirname(d.files[0])
@@ -253,50 +257,50 @@ def _check_dataset(d: DatasetConfig, path: str, base_dir: str) -> None:
         if d.heldout.media_root else d.media_root
     for key in d.loader_opts:
         if key not in loader.options:
-            raise unknown_key_error(f"{path}.loader_opts", key, loader.options)
+            raise unknown_key(f"{path}.loader_opts", key, loader.options)
     for key in loader.path_opts:
         if isinstance(d.loader_opts.get(key), str):
             d.loader_opts[key] = resolve_path(d.loader_opts[key], base_dir, f"{path}.loader_opts.{key}")
     try:
         template_text(d.prompt_template)
     except ValueError as e:
-        raise ValueError(f"{path}.prompt_template: {e}") from None
+        raise ConfigError(f"{path}.prompt_template", str(e)) from None
     if d.gt_template is not None and d.gt_template not in GT_TEMPLATES:
-        raise ValueError(f"{path}.gt_template: unknown {d.gt_template!r}; valid: {sorted(GT_TEMPLATES)}")
+        raise ConfigError(f"{path}.gt_template", f"unknown {d.gt_template!r}; valid: {sorted(GT_TEMPLATES)}")
     if not d.rewards:
-        raise ValueError(f"{path}.rewards: at least one reward is needed, e.g. [{{name: format, weight: 1.0}}]")
+        raise ConfigError(f"{path}.rewards", "at least one reward is needed, e.g. [{name: format, weight: 1.0}]")
     for k, r in enumerate(d.rewards):
         if not r.name:
-            raise ValueError(f"{path}.rewards[{k}].name: must be a non-empty reward name")
+            raise ConfigError(f"{path}.rewards[{k}].name", "must be a non-empty reward name")
     if d.weight < 0:
-        raise ValueError(f"{path}.weight: must be >= 0, got {d.weight}")
+        raise ConfigError(f"{path}.weight", f"must be >= 0, got {d.weight}")
     h = d.heldout
     if not 0.0 <= h.fraction < 1.0:
-        raise ValueError(f"{path}.heldout.fraction: must be in [0, 1), got {h.fraction}")
+        raise ConfigError(f"{path}.heldout.fraction", f"must be in [0, 1), got {h.fraction}")
     if h.files and h.fraction:
-        raise ValueError(f"{path}.heldout: give either files or fraction, not both")
+        raise ConfigError(f"{path}.heldout", "give either files or fraction, not both")
     _check_positive(d.max_samples, f"{path}.max_samples")
     _check_positive(h.max_samples, f"{path}.heldout.max_samples")
     v = d.vision
     for key in ("min_pixels", "max_pixels", "fps", "nframes", "max_frames", "total_pixels"):
         _check_positive(getattr(v, key), f"{path}.vision.{key}")
     if v.min_pixels and v.max_pixels and v.min_pixels > v.max_pixels:
-        raise ValueError(f"{path}.vision: min_pixels {v.min_pixels} > max_pixels {v.max_pixels}")
+        raise ConfigError(f"{path}.vision", f"min_pixels {v.min_pixels} > max_pixels {v.max_pixels}")
     if v.fps and v.nframes:
-        raise ValueError(f"{path}.vision: give fps or nframes, not both")
+        raise ConfigError(f"{path}.vision", "give fps or nframes, not both")
     if d.tools.max_turns < 1:
-        raise ValueError(f"{path}.tools.max_turns: must be >= 1, got {d.tools.max_turns}")
+        raise ConfigError(f"{path}.tools.max_turns", f"must be >= 1, got {d.tools.max_turns}")
     if d.tools.enabled and d.tools.max_turns < 2:
-        raise ValueError(f"{path}.tools.max_turns: tools need at least 2 turns (call, then answer)")
+        raise ConfigError(f"{path}.tools.max_turns", "tools need at least 2 turns (call, then answer)")
 
 
 def _check_positive(value: float | None, path: str) -> None:
     if value is not None and value <= 0:
-        raise ValueError(f"{path}: must be > 0, got {value}")
+        raise ConfigError(path, f"must be > 0, got {value}")
 
 
 def validate_rewards(cfg: MixtureConfig, known_names: Any) -> None:
-    """Raise ValueError naming every reward of the config that is not in ``known_names``."""
+    """Raise ConfigError naming every reward of the config that is not in ``known_names``."""
     known = sorted(known_names)
     errors = []
     for i, d in enumerate(cfg.datasets):
@@ -305,4 +309,4 @@ def validate_rewards(cfg: MixtureConfig, known_names: Any) -> None:
                 errors.append(f"datasets[{i}].rewards[{k}].name: unknown reward {r.name!r}"
                               f"{did_you_mean(r.name, known)}")
     if errors:
-        raise ValueError("\n".join(errors) + f"\nknown rewards: {known}")
+        raise ConfigError("", "\n".join(errors) + f"\nknown rewards: {known}")

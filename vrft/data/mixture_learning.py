@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from vrft.data.config_parse import parse_dataclass
+from vrft.config.typed import ConfigError, build
+from vrft.registry import Registry
 
 
 @dataclass
@@ -140,40 +141,40 @@ def _finite(s: DatasetStepStats) -> bool:
     return all(math.isfinite(v) for v in (s.mean_abs_advantage, s.reward_mean, s.reward_var))
 
 
-_STRATEGIES: dict[str, type[MixtureStrategy]] = {}
+STRATEGIES: Registry[type[MixtureStrategy]] = Registry("mixture strategy", plural="strategies")
+"""The mixture strategies by name (``fixed``, ``bandit``, ``exp_grad``)."""
 
 
 def register_strategy(name: str):
+    """Class decorator registering a :class:`MixtureStrategy` under ``name`` (also set as ``cls.name``)."""
+
     def deco(cls: type[MixtureStrategy]) -> type[MixtureStrategy]:
         cls.name = name
-        _STRATEGIES[name] = cls
-        return cls
+        return STRATEGIES.register(name, cls)
 
     return deco
 
 
 def get_strategy(name: str) -> type[MixtureStrategy]:
-    try:
-        return _STRATEGIES[name]
-    except KeyError:
-        raise ValueError(f"unknown mixture strategy {name!r}; valid strategies: {sorted(_STRATEGIES)}") from None
+    """The strategy class registered under ``name``; the error lists the valid names."""
+    return STRATEGIES.get(name)
 
 
 def parse_strategy_params(name: str, params: dict[str, Any] | None, path: str = "mixture.params") -> Any:
     """Typed params of strategy ``name``; unknown keys / wrong types raise ValueError naming the key."""
     cls = get_strategy(name)
-    parsed = parse_dataclass(cls.params_cls, params or {}, path)
+    parsed = build(cls.params_cls, params or {}, path)
     signal = getattr(parsed, "signal", None)
     if signal is not None and signal not in SIGNALS:
-        raise ValueError(f"{path}.signal: must be one of {list(SIGNALS)}, got {signal!r}")
+        raise ConfigError(f"{path}.signal", f"must be one of {list(SIGNALS)}, got {signal!r}")
     for key, value in asdict(parsed).items():
         if isinstance(value, float) and not (value >= 0 and math.isfinite(value)):
-            raise ValueError(f"{path}.{key}: must be a finite number >= 0, got {value}")
+            raise ConfigError(f"{path}.{key}", f"must be a finite number >= 0, got {value}")
     if isinstance(parsed, BanditParams) and parsed.temperature <= 0:
-        raise ValueError(f"{path}.temperature: must be > 0, got {parsed.temperature}")
+        raise ConfigError(f"{path}.temperature", f"must be > 0, got {parsed.temperature}")
     for key in ("alpha", "ema", "smoothing"):
         if not 0 <= getattr(parsed, key, 0.5) <= 1:
-            raise ValueError(f"{path}.{key}: must be in [0, 1], got {getattr(parsed, key)}")
+            raise ConfigError(f"{path}.{key}", f"must be in [0, 1], got {getattr(parsed, key)}")
     return parsed
 
 

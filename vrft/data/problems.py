@@ -30,10 +30,19 @@ class LoadResult:
 
     samples: list[Sample] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: dict[str, int] = field(default_factory=dict)
+    """Rows loaded after a documented repair, counted by kind (e.g. a segment clipped to the end of
+    its video); ``load_dataset`` reports them in its summary."""
+
+    def note(self, kind: str, n: int = 1) -> None:
+        if n:
+            self.notes[kind] = self.notes.get(kind, 0) + n
 
     def extend(self, other: "LoadResult") -> None:
         self.samples.extend(other.samples)
         self.problems.extend(other.problems)
+        for kind, n in other.notes.items():
+            self.note(kind, n)
 
 
 class DataValidationError(ValueError):

@@ -117,7 +117,7 @@ def chartqa(records):
 @register_benchmark("screenspot", format="screenspot", task="gui", headline="click_acc",
                     vision={"max_pixels": 28 * 28 * 1280})
 def screenspot(records):
-    """ScreenSpot: click accuracy, by text / icon, platform and group."""
+    """ScreenSpot: click accuracy, by text / icon, data_source (ios, windows, shop, ...) and group."""
     return gui_click_metrics(records)
 
 

@@ -37,12 +37,13 @@ class EvalRun:
     """Checkpoint folder or Hugging Face id."""
     benchmark: str
     """Registered benchmark name (see ``vrft.eval.benchmarks``)."""
-    data: str
-    """Annotation file in the benchmark's format."""
+    data: str | list[str]
+    """Annotation file(s) in the benchmark's format (e.g. ScreenSpot's three platform files, or
+    ScreenSpot-Pro's one file per application), evaluated together."""
     out: str
     """Output folder (predictions.jsonl, metrics.json, metrics.md, eval_config.json)."""
     media_root: str | None = None
-    """Folder media paths are relative to (default: the data file's folder)."""
+    """Folder media paths are relative to (default: the first data file's folder)."""
     max_samples: int | None = None
     """Evaluate the first N samples of the file (None: all)."""
     prompt_template: str | None = None
@@ -73,7 +74,9 @@ class EvalRun:
 
 def dataset_config(run: EvalRun, bench: Benchmark) -> DatasetConfig:
     """The DatasetConfig a benchmark run evaluates with (prompts, vision, tools, loader)."""
-    data = os.path.abspath(run.data)
+    files = [os.path.abspath(f) for f in ([run.data] if isinstance(run.data, str) else run.data)]
+    if not files:
+        raise ValueError("--data: no data file given")
     given = {k: v for k, v in asdict(run.vision).items() if v is not None}
     vision = VisionConfig(**{**bench.vision, **given})
     template = run.prompt_template or bench.prompt_template
@@ -82,8 +85,8 @@ def dataset_config(run: EvalRun, bench: Benchmark) -> DatasetConfig:
     except ValueError as e:
         raise ValueError(f"--prompt-template: {e}") from None
     return DatasetConfig(
-        name=bench.name.replace("/", "_"), format=bench.format, files=[data],
-        media_root=os.path.abspath(run.media_root) if run.media_root else os.path.dirname(data),
+        name=bench.name.replace("/", "_"), format=bench.format, files=files,
+        media_root=os.path.abspath(run.media_root) if run.media_root else os.path.dirname(files[0]),
         task=bench.task, prompt_template=template,
         rewards=[RewardSpec(name="format")], vision=vision,
         tools=ToolsConfig(enabled=list(run.tools), max_turns=run.max_turns if run.tools else 1),
@@ -95,15 +98,17 @@ def load_samples(cfg: DatasetConfig, max_samples: int | None) -> list[Sample]:
     """The benchmark's samples in file order (the first ``max_samples``)."""
     from vrft.data.load import load_dataset
 
-    if not os.path.isfile(cfg.files[0]):
-        raise FileNotFoundError(f"--data: file not found: {cfg.files[0]}")
+    for path in cfg.files:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--data: file not found: {path}")
     samples = load_dataset(cfg).samples
     return samples[:max_samples] if max_samples else samples
 
 
 def run_config(run: EvalRun, cfg: DatasetConfig) -> dict[str, Any]:
     s = run.settings
-    return {"model": run.model, "benchmark": run.benchmark, "data": cfg.files[0], "media_root": cfg.media_root,
+    return {"model": run.model, "benchmark": run.benchmark, "data": cfg.files[0] if len(cfg.files) == 1 else cfg.files,
+            "media_root": cfg.media_root,
             "prompt_template": cfg.prompt_template, "vision": asdict(cfg.vision), "tools": list(run.tools),
             "loader_opts": cfg.loader_opts, "max_new_tokens": s.max_new_tokens, "temperature": s.temperature,
             "top_p": s.top_p, "n": s.n, "require_answer_tag": s.require_answer_tag,

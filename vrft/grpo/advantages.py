@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 
 from vrft.registry import Registry
@@ -108,8 +109,6 @@ class GroupStats:
 
 def all_reduce_sum(t: Tensor) -> Tensor:
     """Sum ``t`` over ranks in place when torch.distributed is initialised; identity otherwise."""
-    import torch.distributed as dist
-
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t

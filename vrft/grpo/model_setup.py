@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import fields
 
 import torch
 
 from vrft.parallel.dist import DistInfo, barrier
 from vrft.policy.loading import LoadSettings, LoraSettings
 from vrft.policy.policy import Policy
+from vrft.policy.tiny_model import TinySize, build_tiny_model
 
 TINY_PREFIX = "tiny:"
 
@@ -19,10 +21,6 @@ def resolve_model_path(cfg, info: DistInfo) -> str:
     name = cfg.model.name_or_path
     if not name.startswith(TINY_PREFIX):
         return name
-    from dataclasses import fields
-
-    from vrft.policy.tiny_model import TinySize, build_tiny_model
-
     family = name[len(TINY_PREFIX):]
     size = TinySize(**{f.name: getattr(cfg.model.tiny, f.name) for f in fields(TinySize)})
     tag = "-".join(str(getattr(size, f.name)) for f in fields(TinySize))

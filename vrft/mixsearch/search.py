@@ -30,7 +30,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from vrft.config import config_from_dict, to_dict, to_yaml
+from vrft.eval.api import evaluate_mixture_heldout
+from vrft.grpo.trainer import GRPOTrainer
 from vrft.mixsearch.mixture_yaml import RawMixture, mixture_yaml, read_raw_mixture, write_mixture
+from vrft.mixsearch.report import write_report
 from vrft.mixsearch.surrogate import QuadraticSurrogate, dirichlet_mixtures, fit_quadratic, maximize_on_simplex
 
 
@@ -127,8 +131,6 @@ def trial_score(per_dataset: dict[str, dict[str, float]], score_weights: dict[st
 
 
 def _trial_config(cfg, mixture_path: str, run_dir: str, steps: int):
-    from vrft.config import config_from_dict, to_dict
-
     overrides = {
         "data.config": mixture_path, "log.run_dir": run_dir, "train.steps": steps, "checkpoint.every": 0,
         "checkpoint.save_final": "false", "checkpoint.resume": "none", "log.plots": "false",
@@ -140,8 +142,6 @@ def _trial_config(cfg, mixture_path: str, run_dir: str, steps: int):
 
 def _fingerprint(tcfg, mixture_text: str, s: SearchSettings) -> str:
     """What a trial's result depends on: its run config, its mixture and the evaluation settings."""
-    from vrft.config import to_yaml
-
     evaluation = [s.eval_max_samples, s.eval_max_new_tokens, s.eval_batch_size, s.score_weights]
     return hashlib.sha1("\n".join([to_yaml(tcfg), mixture_text, json.dumps(evaluation, sort_keys=True)])
                         .encode()).hexdigest()
@@ -161,9 +161,6 @@ def _load_reusable(path: str, fingerprint: str) -> TrialResult | None:
 def run_trial(cfg, raw: RawMixture, index: int, weights: dict[str, float], out_dir: str,
               s: SearchSettings) -> TrialResult:
     """Train a fresh model for ``s.steps`` steps on ``weights`` (fixed) and score it on held-out data."""
-    from vrft.eval.api import evaluate_mixture_heldout
-    from vrft.grpo.trainer import GRPOTrainer
-
     trial_dir = os.path.join(out_dir, f"trial-{index:03d}")
     mixture_path = os.path.join(trial_dir, "mixture.yaml")
     result_path = os.path.join(trial_dir, "result.json")
@@ -209,8 +206,6 @@ def _check_heldout(raw: RawMixture) -> None:
 def run_search(cfg, settings: SearchSettings, out_dir: str,
                log: Callable[[str], None] = lambda m: print(m, flush=True)) -> SearchResult:
     """Run every trial, fit the surrogate, write ``best_mixture.yaml``, ``report.json``, ``report.md``."""
-    from vrft.mixsearch.report import write_report
-
     raw = read_raw_mixture(cfg.data.config)
     names = raw.names
     settings.check(names)

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 import torch
+from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
 from vrft.policy.families import Family, family_of
 
@@ -84,8 +85,6 @@ def apply_lora(model, lora: LoraSettings):
 
 def load_model(name_or_path: str, settings: LoadSettings, device: torch.device | str = "cpu"):
     """(model, processor, family). Works with a hub id or a local folder."""
-    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
-
     device = torch.device(device)
     config = AutoConfig.from_pretrained(name_or_path)
     family: Family = family_of(config)  # fails early, with the supported list, before loading weights

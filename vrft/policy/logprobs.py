@@ -17,6 +17,7 @@ from vrft.policy.batching import collate
 from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
 from vrft.policy.shared_prefix import model_rope_index, pack, packed_logprobs
 from vrft.policy.shared_prefix import supported as shared_prefix_supported
+from vrft.policy.token_logprobs import token_logprobs_from_logits
 from vrft.policy.vision_features import EncodedMedia, encode_media, encoder_outputs_for
 
 
@@ -25,23 +26,6 @@ class LogprobOutput:
     logprobs: list[torch.Tensor]  # one (T_i,) tensor per sequence
     entropy: list[torch.Tensor] | None = None
     loss_masks: list[torch.Tensor] | None = None  # one (T_i,) float tensor per sequence: 1 where the model generated
-
-
-def token_logprobs_from_logits(logits_BTV: torch.Tensor, targets_BT: torch.Tensor, temperature: float,
-                               suppress_ids: torch.Tensor | None, with_entropy: bool):
-    logits_BTV = logits_BTV.float()
-    if temperature not in (0.0, 1.0):
-        logits_BTV = logits_BTV / temperature
-    if suppress_ids is not None and suppress_ids.numel():
-        logits_BTV = logits_BTV.index_fill(-1, suppress_ids.to(logits_BTV.device), float("-inf"))
-    lse_BT = torch.logsumexp(logits_BTV, -1)
-    logp_BT = logits_BTV.gather(-1, targets_BT[..., None])[..., 0] - lse_BT
-    ent_BT = None
-    if with_entropy:
-        with torch.no_grad():
-            p = torch.softmax(logits_BTV, -1)
-            ent_BT = -(p * torch.log_softmax(logits_BTV, -1).nan_to_num(0.0, 0.0, 0.0)).sum(-1)
-    return logp_BT, ent_BT
 
 
 def completion_logprobs(model, prompts: list[PromptInputs], seq_prompt: list[int],

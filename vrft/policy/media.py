@@ -16,6 +16,9 @@ from PIL import Image
 from vrft.policy.errors import MediaError
 
 os.environ.setdefault("FORCE_QWENVL_VIDEO_READER", "decord")
+# qwen-vl-utils reads FORCE_QWENVL_VIDEO_READER when it is imported, so it comes after the default.
+import decord  # noqa: E402
+from qwen_vl_utils.vision_process import fetch_video, smart_resize  # noqa: E402
 
 # PIL's own default bound; over it an image is treated as a decompression bomb.
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
@@ -41,6 +44,17 @@ def settings_from(vision_cfg) -> VisionSettings:
     fields = ("min_pixels", "max_pixels", "fps", "nframes", "max_frames", "total_pixels")
     overrides = {k: getattr(vision_cfg, k) for k in fields if getattr(vision_cfg, k, None) is not None}
     return replace(VisionSettings(), **overrides)
+
+
+@dataclass(frozen=True)
+class VideoClip:
+    """A video file and an optional clip of it, in seconds of the original video. The policy reads
+    only these three attributes, so a ``vrft.data.sample.VideoRef`` is taken as it is (the policy
+    does not import the data layer)."""
+
+    path: str
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass
@@ -100,8 +114,6 @@ def open_image(source, *, sample_id: str | None = None,
 
 
 def resize_image(image: Image.Image, settings: VisionSettings, factor: int) -> LoadedImage:
-    from qwen_vl_utils.vision_process import smart_resize
-
     w, h = image.size
     rh, rw = smart_resize(h, w, factor=factor, min_pixels=settings.min_pixels, max_pixels=settings.max_pixels)
     resized = image if (rw, rh) == (w, h) else image.resize((rw, rh), Image.BICUBIC)
@@ -120,8 +132,6 @@ def probe_video(path: str, *, sample_id: str | None = None) -> tuple[int, float]
     if os.path.getsize(path) == 0:
         raise MediaError("video file is empty (0 bytes)", path=path, sample_id=sample_id)
     try:
-        import decord
-
         vr = decord.VideoReader(path, num_threads=1)
         n, fps = len(vr), float(vr.get_avg_fps())
     except Exception as exc:
@@ -135,8 +145,6 @@ def probe_video(path: str, *, sample_id: str | None = None) -> tuple[int, float]
 def load_video(path: str, settings: VisionSettings, factor: int, *, start: float | None = None,
                end: float | None = None, sample_id: str | None = None) -> LoadedVideo:
     """Sample frames of `path` (optionally the clip [start, end] seconds) and resize them."""
-    from qwen_vl_utils.vision_process import fetch_video
-
     n_frames, video_fps = probe_video(path, sample_id=sample_id)
     duration = n_frames / video_fps
     if start is not None and end is not None and end <= start:
@@ -167,8 +175,6 @@ def load_video(path: str, settings: VisionSettings, factor: int, *, start: float
         raise MediaError(f"cannot sample frames ({type(exc).__name__}: {exc})", path=path,
                          sample_id=sample_id) from exc
     timestamps = [i / video_fps for i in meta["frames_indices"]]
-    import decord
-
     h, w = decord.VideoReader(path, num_threads=1)[0].shape[:2]
     return LoadedVideo(frames=frames, timestamps=timestamps, sample_fps=float(sample_fps),
                        duration=duration, original_size=(w, h), clip_start=float(start or 0.0),

@@ -11,16 +11,16 @@ Example::
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
 
-from vrft.data.sample import VideoRef
 from vrft.policy.families import Family
 from vrft.policy.hf_generator import Completion, hf_generate
 from vrft.policy.loading import LoadSettings, load_model
 from vrft.policy.logprobs import LogprobOutput, completion_logprobs
-from vrft.policy.media import LoadedImage, LoadedVideo, VisionSettings, load_image, load_video
+from vrft.policy.media import LoadedImage, LoadedVideo, VideoClip, VisionSettings, load_image, load_video
 from vrft.policy.media_cache import MediaCache
 from vrft.policy.messages import build_messages
 from vrft.policy.prompt_inputs import PromptInputs, encode_prompt
@@ -67,19 +67,19 @@ class Policy:
         return self.media_cache.get_or_load(
             key, lambda: load_image(source, settings, self.family.pixel_factor, sample_id=sample_id))
 
-    def load_video(self, ref: VideoRef, settings: VisionSettings, sample_id: str | None = None) -> LoadedVideo:
+    def load_video(self, ref: VideoClip, settings: VisionSettings, sample_id: str | None = None) -> LoadedVideo:
         key = MediaCache.key("video", ref.path, ref.start, ref.end, settings, self.family.pixel_factor)
         return self.media_cache.get_or_load(key, lambda: load_video(
             ref.path, settings, self.family.pixel_factor, start=ref.start, end=ref.end, sample_id=sample_id))
 
-    def encode(self, text: str | list[dict], images=(), video: VideoRef | str | None = None,
+    def encode(self, text: str | list[dict], images=(), video: VideoClip | str | None = None,
                settings: VisionSettings | None = None, *, sample_id: str | None = None,
                system: str | None = None) -> PromptInputs:
         """Encode one prompt: `text` is the user text (or full chat messages), media from paths or PIL."""
         settings = settings or VisionSettings()
         loaded = [self.load_image(im, settings, sample_id) for im in images]
         if isinstance(video, str):
-            video = VideoRef(video)
+            video = VideoClip(video)
         vid = self.load_video(video, settings, sample_id) if video is not None else None
         messages = text if isinstance(text, list) else build_messages(text, len(loaded), vid is not None, system)
         return encode_prompt(self.processor, self.family, messages, loaded, vid)
@@ -129,8 +129,6 @@ class Policy:
             return
         if hasattr(model, "peft_config"):
             if merge_lora:
-                import copy
-
                 model = copy.deepcopy(model).merge_and_unload()  # the live model keeps its adapters
             else:
                 model.save_pretrained(out_dir)

@@ -30,6 +30,7 @@ import torch
 
 from vrft.policy.batching import collate
 from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
+from vrft.policy.token_logprobs import token_logprobs_from_logits
 from vrft.policy.unwrap import core, unwrap
 
 MASK_IMPLEMENTATIONS = ("sdpa", "eager")
@@ -136,8 +137,6 @@ def packed_logprobs(model, packed: PackedBatch, model_inputs: dict, temperature:
                     suppress_ids: torch.Tensor | None, with_entropy: bool, device):
     """Per-sequence log-probs (and entropies) of a packed batch; `model_inputs` adds the vision
     inputs (`mm_encoder_outputs` or pixels) of the rows' prompts."""
-    from vrft.policy.logprobs import token_logprobs_from_logits
-
     dtype = next(model.parameters()).dtype
     kwargs = dict(input_ids=packed.input_ids.to(device), mm_token_type_ids=packed.mm_token_type_ids.to(device),
                   position_ids=packed.position_ids.to(device),

@@ -7,37 +7,18 @@ exercise exactly the code path users take with a hub id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+import transformers as tf
+
+from vrft.config.checks import check_tiny
+from vrft.config.sections import TINY_FAMILIES, TinySize
 from vrft.policy.tiny_tokenizer import build_tokenizer
 
-FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
+__all__ = ["FAMILIES", "TinySize", "build_tiny_model", "mrope_section"]
 
-
-@dataclass
-class TinySize:
-    """Sizes of a tiny checkpoint. `hidden / heads` is the head dim; its half is split by mrope."""
-
-    hidden: int = 64
-    layers: int = 2
-    heads: int = 4
-    kv_heads: int = 2
-    intermediate: int = 128
-    vision_depth: int = 2
-    vision_hidden: int = 64
-    vision_intermediate: int = 128
-    vision_heads: int = 4
-    vocab: int = 1024
-    image_min_pixels: int = 28 * 28 * 4
-    image_max_pixels: int = 28 * 28 * 128
-    video_max_pixels: int = 28 * 28 * 32
-
-    def __post_init__(self) -> None:
-        if self.hidden % self.heads or (self.hidden // self.heads) % 2:
-            raise ValueError(f"hidden ({self.hidden}) / heads ({self.heads}) must be an even integer")
-        if self.heads % self.kv_heads:
-            raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
+FAMILIES = TINY_FAMILIES
 
 
 def mrope_section(head_dim: int) -> list[int]:
@@ -82,8 +63,6 @@ def _vision_config(size: TinySize, family: str) -> dict:
 
 
 def _classes(family: str):
-    import transformers as tf
-
     if family == "qwen2_vl":
         return (tf.Qwen2VLConfig, tf.Qwen2VLForConditionalGeneration, tf.Qwen2VLProcessor,
                 tf.Qwen2VLVideoProcessor, 14)
@@ -98,11 +77,10 @@ def _classes(family: str):
 
 def build_tiny_model(out: str | Path, family: str = "qwen2_5_vl", size: TinySize | None = None,
                      seed: int = 0) -> Path:
-    """Write tokenizer, processors, config and random weights of a tiny `family` model to `out`."""
-    import torch
-    from transformers import Qwen2VLImageProcessor
-
+    """Write tokenizer, processors, config and random weights of a tiny `family` model to `out`.
+    Bad sizes raise ConfigError (a ValueError) naming the field."""
     size = size or TinySize()
+    check_tiny(size, "size")
     config_cls, model_cls, processor_cls, video_cls, patch = _classes(family)
     out = Path(out)
     tok = build_tokenizer(size.vocab)
@@ -110,7 +88,7 @@ def build_tiny_model(out: str | Path, family: str = "qwen2_5_vl", size: TinySize
            ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")}
     factor = patch * 2  # one merged token covers a (patch * merge)^2 pixel square
     scale = (factor / 28) ** 2
-    image_proc = Qwen2VLImageProcessor(
+    image_proc = tf.Qwen2VLImageProcessor(
         patch_size=patch, merge_size=2, temporal_patch_size=2,
         min_pixels=int(size.image_min_pixels * scale), max_pixels=int(size.image_max_pixels * scale),
     )

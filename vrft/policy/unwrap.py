@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from transformers import PreTrainedModel
+
 
 def unwrap(model):
     """The `...ForConditionalGeneration` module under any wrapper.
 
     Wrappers are recognised by type, not by attributes: a DeepSpeed engine forwards unknown
     attribute lookups to its module, so `hasattr(engine, "lm_head")` is true of the engine too."""
-    from transformers import PreTrainedModel
-
     while not isinstance(model, PreTrainedModel):
         if hasattr(model, "get_base_model"):  # PEFT
             model = model.get_base_model()
@@ -22,8 +22,6 @@ def unwrap(model):
 
 def strip_parallel(model):
     """The module under DDP / DeepSpeed wrappers, keeping a PEFT model (whose adapters we save)."""
-    from transformers import PreTrainedModel
-
     while not isinstance(model, PreTrainedModel) and not hasattr(model, "get_base_model") and hasattr(model, "module"):
         model = model.module
     return model

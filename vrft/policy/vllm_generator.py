@@ -21,6 +21,7 @@ import torch
 from vrft.policy.hf_generator import Completion
 from vrft.policy.prompt_inputs import PromptInputs
 from vrft.policy.sampling import SamplingParams
+from vrft.policy.unwrap import unwrap
 
 
 def _inner_model(llm):
@@ -99,8 +100,6 @@ class VLLMGenerator:
     @torch.no_grad()
     def sync_weights(self, model) -> None:
         """Push the trainer's current weights into the engine (names as in the HF checkpoint)."""
-        from vrft.policy.unwrap import unwrap
-
         self.wake()
         state = unwrap(model).state_dict()
         weights = list(state.items())

@@ -7,6 +7,9 @@ predicted. Held-out splits are scored by pycocotools' COCOeval (:func:`detection
 
 COCO metrics: each record is one image of the evaluation set (a fresh image id per record, so two
 samples of the same picture, as in few-shot per-category sampling, never share ground truth).
+The solution's crowd regions (``ignore``, from COCO's ``iscrowd: 1``) are passed as crowd annotations
+and each object's ``area`` (COCO's, when the loader kept it) as its area, so on a COCO instances file
+loaded image by image the numbers are those of pycocotools' official evaluation of that file.
 Categories are the ground-truth labels, matched to predicted labels by name, case-insensitively; a
 prediction whose label names no ground-truth category is left out (pycocotools would ignore it too)
 and counted in ``unknown_label``. A prediction's score is its ``confidence``, 1.0 when it has none.
@@ -41,17 +44,21 @@ def _xywh(box) -> list[float]:
 
 def coco_inputs(records: list[Record]) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
     """(ground-truth dataset dict, results list, predictions with an unknown label) of the records."""
-    names = sorted({str(o.get("label", "")).strip().lower() for r in records
-                    for o in (r.get("solution") or {}).get("objects", [])})
+    def gt_of(r: Record) -> list[tuple[dict[str, Any], int]]:
+        sol = r.get("solution") or {}
+        return [(o, 0) for o in sol.get("objects", [])] + [(o, 1) for o in sol.get("ignore", [])]
+
+    names = sorted({str(o.get("label", "")).strip().lower() for r in records for o, _ in gt_of(r)})
     cat_id = {n: i + 1 for i, n in enumerate(names)}
     images, anns, results, unknown = [], [], [], 0
     for k, r in enumerate(records, 1):
         w, h = r.get("image_size") or (0, 0)
         images.append({"id": k, "width": int(w), "height": int(h)})
-        for o in (r.get("solution") or {}).get("objects", []):
+        for o, crowd in gt_of(r):
             box, label = _xywh(o["bbox"]), str(o.get("label", "")).strip().lower()
+            area = float(o["area"]) if isinstance(o.get("area"), (int, float)) else box[2] * box[3]
             anns.append({"id": len(anns) + 1, "image_id": k, "category_id": cat_id[label], "bbox": box,
-                         "area": box[2] * box[3], "iscrowd": 0})
+                         "area": area, "iscrowd": crowd})
         if r.get("unparseable") or not isinstance(r.get("answer"), list):
             continue
         for d in r["answer"]:
@@ -70,7 +77,7 @@ def coco_inputs(records: list[Record]) -> tuple[dict[str, Any], list[dict[str, A
 def coco_eval_stats(gt: dict[str, Any], results: list[dict[str, Any]]) -> list[float]:
     """COCOeval's 12 bbox summary numbers (AP@[.5:.95], AP50, AP75, ...); -1 where undefined.
     With no predictions at all every AP is 0 (pycocotools cannot load an empty results list)."""
-    if not gt["annotations"]:
+    if not any(not a["iscrowd"] for a in gt["annotations"]):
         return [-1.0] * 12
     if not results:
         return [0.0] * 12
@@ -94,7 +101,8 @@ def detection_metrics(records: list[Record]) -> dict[str, float]:
     gt, results, unknown = coco_inputs(records)
     stats = coco_eval_stats(gt, results)
     out.update({"mAP": max(stats[0], 0.0), "AP50": max(stats[1], 0.0), "AP75": max(stats[2], 0.0),
-                "n_predictions": len(results), "n_gt": len(gt["annotations"]), "unknown_label": unknown})
+                "n_predictions": len(results), "n_gt": sum(1 for a in gt["annotations"] if not a["iscrowd"]),
+                "unknown_label": unknown})
     out["score"] = out["mAP"]
     return out
 
@@ -105,15 +113,18 @@ class Detection(Task):
     headline = "mAP"
 
     def check_solution(self, solution: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-        objs = solution.get("objects")
-        if not isinstance(objs, list):
-            raise SolutionError("detection solution needs 'objects': a list of {bbox, label}")
-        out = []
-        for o in objs:
-            if not isinstance(o, dict) or not isinstance(o.get("label"), str):
-                raise SolutionError(f"detection object needs 'bbox' and a string 'label', got {o!r}")
-            out.append({**o, "bbox": check_box(o.get("bbox"), "object bbox")})
-        solution["objects"] = out
+        """``objects`` (required) and the optional crowd regions ``ignore``: lists of {bbox, label}."""
+        for key in ("objects", "ignore"):
+            objs = solution.get(key, [] if key == "ignore" else None)
+            if not isinstance(objs, list):
+                raise SolutionError(f"detection solution needs {key!r}: a list of {{bbox, label}}")
+            out = []
+            for o in objs:
+                if not isinstance(o, dict) or not isinstance(o.get("label"), str):
+                    raise SolutionError(f"detection object needs 'bbox' and a string 'label', got {o!r}")
+                out.append({**o, "bbox": check_box(o.get("bbox"), "object bbox")})
+            if key in solution:
+                solution[key] = out
         return solution
 
     def answer_format(self, sample: Sample, frame: str) -> str:

@@ -29,13 +29,14 @@ GUI_ACTIONS = ("click", "type")
 
 def gui_click_metrics(records: list[Record]) -> dict[str, float]:
     """ScreenSpot / ScreenSpot-Pro click accuracy, overall, by element type (``data_type`` or
-    ``ui_type``: text / icon), by ``platform``, by ``group`` and by ``application``."""
+    ``ui_type``: text / icon), by ScreenSpot's ``data_source`` (ios, android, windows, macos, shop,
+    ...), by ScreenSpot-Pro's ``platform``, by ``group`` and by ``application``."""
     out = base_metrics(records)
     acc = mean(record_correct(r) for r in records)
     out.update({"click_acc": acc, "score": acc})
     kind = lambda r: (r.get("meta") or {}).get("data_type") or (r.get("meta") or {}).get("ui_type")  # noqa: E731
     out.update(grouped(records, kind, record_correct, "click_acc"))
-    for name in ("platform", "group", "application"):
+    for name in ("data_source", "platform", "group", "application"):
         out.update(grouped(records, meta_value(name), record_correct, f"click_acc/{name}"))
     return out
 

@@ -12,10 +12,10 @@ model. The description and JSON-schema parameters go into the default system pro
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from vrft.registry import Registry
 from vrft.tools.types import Observation, ToolContext
 
 ToolFn = Callable[[dict, ToolContext], Observation]
@@ -38,7 +38,9 @@ class ToolSpec:
         return self.fn(arguments, ctx)
 
 
-_REGISTRY: dict[str, ToolSpec] = {}
+TOOLS: Registry[ToolSpec] = Registry("tool", plural="tools", error=UnknownToolError)
+"""Every registered tool; the built-ins (``zoom_in``, ``zoom_in_video``) are registered by
+:mod:`vrft.tools.zoom`, which the ``vrft.tools`` package imports."""
 
 
 def register_tool(name: str, *, description: str, parameters: dict[str, Any] | None = None,
@@ -46,32 +48,19 @@ def register_tool(name: str, *, description: str, parameters: dict[str, Any] | N
     """Decorator registering a tool under ``name`` (a taken name needs ``override=True``)."""
 
     def deco(fn: ToolFn) -> ToolFn:
-        if name in _REGISTRY and not override:
-            raise ValueError(f"tool {name!r} is already registered (pass override=True to replace it)")
-        _REGISTRY[name] = ToolSpec(name, fn, description, dict(parameters or {}))
+        TOOLS.register(name, ToolSpec(name, fn, description, dict(parameters or {})), override=override)
         return fn
 
     return deco
 
 
-def _ensure_builtins() -> None:
-    import vrft.tools.zoom  # noqa: F401  (registers zoom_in, zoom_in_video)
-
-
 def get_tool(name: str) -> ToolSpec:
     """The tool registered as ``name``; the error lists the valid names."""
-    _ensure_builtins()
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UnknownToolError(f"unknown tool {name!r}{hint}; valid tools: {list_tools()}") from None
+    return TOOLS.get(name)
 
 
 def list_tools() -> list[str]:
-    _ensure_builtins()
-    return sorted(_REGISTRY)
+    return TOOLS.names()
 
 
 def check_tools(names: list[str]) -> list[ToolSpec]:

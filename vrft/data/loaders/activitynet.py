@@ -3,7 +3,8 @@
 
 Videos are looked up as ``<media_root>/<video_dir>/<video_id><ext>`` for each ext in ``video_exts``
 (also without the ``v_`` prefix the annotation ids carry). Segments past the stated duration by more
-than ``tolerance`` seconds, or with start >= end, are Problems.
+than ``tolerance`` seconds, or with start >= end, are Problems; within it they are clipped to the
+duration and counted in the load summary.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 
 from vrft.data.loaders.common import RowError, build_samples, read_json, require_str, sample_id
 from vrft.data.loaders.registry import register_loader
-from vrft.data.loaders.video import check_segment, find_video
+from vrft.data.loaders.video import check_segment, count_clipped, find_video
 from vrft.data.problems import LoadResult
 from vrft.data.sample import Sample, VideoRef
 
@@ -45,12 +46,15 @@ def load_activitynet(path: str, media_root: str, dataset_name: str, task: str = 
         if not isinstance(stamp, list) or len(stamp) != 2:
             raise RowError(f"timestamp must be [start, end], got {stamp!r}")
         segment = check_segment(stamp[0], stamp[1], float(duration), tolerance)
+        meta = {"duration": float(duration), "video_id": vid}
+        if segment[1] < stamp[1]:
+            meta["clipped_end"] = stamp[1]
         return Sample(
             id=sample_id(dataset_name, label), dataset=dataset_name, task=task,
             prompt=require_str({"sentence": sentences[k]}, "sentence"),
             solution={"segment": segment},
             video=VideoRef(path=find_video(media_root, vid, video_dir, exts)),
-            meta={"duration": float(duration), "video_id": vid},
+            meta=meta,
         )
 
-    return build_samples(path, rows, build, check_media)
+    return count_clipped(build_samples(path, rows, build, check_media))

@@ -14,6 +14,8 @@ import os
 import re
 from typing import Any, Callable, Iterable
 
+from PIL import Image
+
 from vrft.data.problems import LoadResult, Problem
 from vrft.data.sample import Sample
 
@@ -122,9 +124,11 @@ def _file_problem(path: str) -> str | None:
 def join_media(media_root: str, rel: Any, fallback_dirs: Iterable[str] = ()) -> str:
     """Absolute path of a media file given relative to the media root.
 
-    When the file is not at ``media_root/rel`` but is at ``media_root/<dir>/rel`` for one of
-    ``fallback_dirs`` (e.g. ChartQA's ``png/``), that path is used. A missing file is reported by
-    the media check, with the primary path.
+    When the file is not at ``media_root/rel``, these are tried in turn and the first that exists
+    is used: ``media_root/<dir>/rel`` for each of ``fallback_dirs`` (e.g. ChartQA's ``png/``), then
+    ``rel`` with a leading part that the media root already ends with removed (rows saying
+    ``train2014/x.jpg`` under a media root ``.../train2014``). A missing file is reported by the
+    media check, with the primary path.
     """
     if not isinstance(rel, str) or not rel:
         raise RowError(f"media path must be a non-empty string, got {rel!r}")
@@ -133,12 +137,33 @@ def join_media(media_root: str, rel: Any, fallback_dirs: Iterable[str] = ()) -> 
     primary = os.path.abspath(os.path.join(media_root, rel))
     if os.path.exists(primary):
         return primary
+    for alt in _media_alternatives(media_root, rel, fallback_dirs):
+        if os.path.exists(alt):
+            return alt
+    return primary
+
+
+def _media_alternatives(media_root: str, rel: str, fallback_dirs: Iterable[str]) -> Iterable[str]:
     for d in fallback_dirs:
         if d:
-            alt = os.path.abspath(os.path.join(media_root, d, rel))
-            if os.path.exists(alt):
-                return alt
-    return primary
+            yield os.path.abspath(os.path.join(media_root, d, rel))
+    root_parts = os.path.normpath(os.path.abspath(media_root)).split(os.sep)
+    rel_parts = [p for p in rel.replace("\\", "/").split("/") if p and p != "."]
+    for k in range(min(len(root_parts), len(rel_parts) - 1), 0, -1):
+        if root_parts[-k:] == rel_parts[:k]:  # media_root/.../a/b + a/b/x.jpg -> media_root/x.jpg
+            yield os.path.abspath(os.path.join(media_root, *rel_parts[k:]))
+
+
+def image_ref(value: Any) -> Any:
+    """A media path from a row's image column: a path string, or a Hugging Face Image column exported
+    as ``{"path": ..., "bytes": ...}`` (its path). Embedded bytes without a path are a RowError that
+    says how to fix it, not a dump of the bytes."""
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str) and value["path"]:
+            return value["path"]
+        raise RowError("the image is embedded bytes (a Hugging Face Image column) without a path: write "
+                       "the images to files and put their paths in the row")
+    return value
 
 
 def sample_id(dataset_name: str, row_id: Any) -> str:
@@ -146,6 +171,22 @@ def sample_id(dataset_name: str, row_id: Any) -> str:
     row_id = str(row_id)
     prefix = dataset_name + "/"
     return row_id if row_id.startswith(prefix) else prefix + row_id
+
+
+def file_row_id(path: str, row_key: Any) -> str:
+    """A row id that is unique per (file, row): ``<file stem>:<row key>`` (``line N`` labels give
+    ``<stem>:N``). Used where a format's rows carry no id of their own, or one that is only unique
+    within its file, so that a dataset reading several files of one release (ChartQA's human and
+    augmented questions, ScreenSpot's three platform files) gets no duplicate ids."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    key = str(row_key)
+    return f"{stem}:{key[5:] if key.startswith('line ') else key}"
+
+
+def own_id(row: dict, path: str, label: str) -> str:
+    """The row's own ``id`` when it has one (formats whose ids are global, e.g. ScreenSpot-Pro and
+    native rows), else :func:`file_row_id` of its index."""
+    return str(row["id"]) if row.get("id") is not None else file_row_id(path, label)
 
 
 def require_str(row: dict, key: str) -> str:
@@ -196,6 +237,28 @@ def xywh_to_xyxy(value: Any, what: str = "bbox") -> list[float]:
     return parse_box(list(value), what)  # raises with the non-numeric value named
 
 
+BOX_FORMATS = ("xyxy", "xywh", "norm1000")
+"""How a row states a box: corners in pixels, (x, y, width, height) in pixels (COCO, ScreenSpot,
+lmms-eval RefCOCO), or corners normalised to 0-1000 of the image (InternVL ``<box>``)."""
+
+
+def box_in_format(value: Any, box_format: str, size: tuple[float, float] | None,
+                  what: str = "box") -> list[float]:
+    """An (x1, y1, x2, y2) box in original pixels from a box stated in ``box_format``;
+    ``norm1000`` needs the image ``size`` (width, height)."""
+    if box_format == "xyxy":
+        return parse_box(value, what)
+    if box_format == "xywh":
+        return xywh_to_xyxy(value, what)
+    if box_format == "norm1000":
+        if not size:
+            raise RowError(f"{what}: a norm1000 box needs the image size (width/height or the image file)")
+        x1, y1, x2, y2 = parse_box(value, what)
+        w, h = size
+        return parse_box([x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000], what)
+    raise ValueError(f"box_format must be one of {list(BOX_FORMATS)}, got {box_format!r}")
+
+
 def check_box_in_image(box: list[float], size: tuple[float, float] | None, what: str = "box",
                        tolerance: float = 1.0) -> list[float]:
     """Clip a box to the image when it overshoots by at most ``tolerance`` pixels; beyond, RowError."""
@@ -218,8 +281,21 @@ def image_size(row: dict, w_key: str = "width", h_key: str = "height") -> tuple[
     return float(w), float(h)
 
 
+def image_file_size(path: str) -> tuple[float, float] | None:
+    """(width, height) read from an image file's header; None when it cannot be read (the media
+    check then reports the file)."""
+    try:
+        with Image.open(path) as im:
+            return float(im.width), float(im.height)
+    except (OSError, ValueError):
+        return None
+
+
 def answer_text(value: Any, what: str = "answer") -> str:
-    """Answers are strings; numbers are written plainly and lists as JSON lists."""
+    """Answers are strings; numbers are written plainly and lists as JSON lists. A list of one
+    value (Hugging Face exports of ChartQA write ``"label": ["14"]``) is that value."""
+    if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
+        value = value[0]
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, int):
@@ -228,7 +304,7 @@ def answer_text(value: Any, what: str = "answer") -> str:
         if not math.isfinite(value):
             raise RowError(f"{what} is not finite: {value!r}")
         return f"{value:g}" if value == int(value) else repr(value)
-    if isinstance(value, list):
+    if isinstance(value, list) and value:
         return json.dumps(value)
     if isinstance(value, str) and value.strip():
         return value.strip()

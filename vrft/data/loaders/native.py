@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vrft.data.loaders.common import RowError, build_samples, join_media, read_rows, sample_id
+from vrft.data.loaders.common import (
+    RowError, build_samples, join_media, own_id, read_rows, sample_id,
+)
 from vrft.data.loaders.registry import register_loader
 from vrft.data.problems import LoadResult
 from vrft.data.sample import Sample, VideoRef
@@ -72,7 +74,7 @@ def load_native(path: str, media_root: str, dataset_name: str, task: str | None 
         elif video is not None:
             raise RowError(f"'video' must be a path or {{path, start, end}}, got {type(video).__name__}")
         return Sample(
-            id=sample_id(dataset_name, row.get("id", label)), dataset=dataset_name, task=row_task,
+            id=sample_id(dataset_name, own_id(row, path, label)), dataset=dataset_name, task=row_task,
             prompt=prompt.strip() if isinstance(prompt, str) else prompt,
             solution=validate_solution(row_task, row.get("solution"), meta),
             images=[join_media(media_root, p) for p in images], video=video, meta=meta,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from vrft.data.problems import LoadResult
+from vrft.registry import Registry
 
 LoaderFn = Callable[..., LoadResult]
 
@@ -52,16 +53,15 @@ class LoaderSpec:
         return self.fn(path, media_root, dataset_name, task, **opts)
 
 
-_LOADERS: dict[str, LoaderSpec] = {}
+LOADERS: Registry[LoaderSpec] = Registry("dataset format", plural="formats")
+"""Every registered format loader (``vrft.data.loaders`` imports the built-in ones)."""
 
 
 def register_loader(name: str, tasks: tuple[str, ...], path_opts: tuple[str, ...] = ()):
     """Decorator registering a format loader under ``name``."""
 
     def deco(fn: LoaderFn) -> LoaderFn:
-        if name in _LOADERS:
-            raise ValueError(f"loader {name!r} is already registered")
-        _LOADERS[name] = LoaderSpec(name=name, fn=fn, tasks=tuple(tasks), path_opts=tuple(path_opts))
+        LOADERS.register(name, LoaderSpec(name=name, fn=fn, tasks=tuple(tasks), path_opts=tuple(path_opts)))
         return fn
 
     return deco
@@ -69,11 +69,8 @@ def register_loader(name: str, tasks: tuple[str, ...], path_opts: tuple[str, ...
 
 def get_loader(name: str) -> LoaderSpec:
     """The loader registered under ``name``; the error lists the valid names."""
-    try:
-        return _LOADERS[name]
-    except KeyError:
-        raise ValueError(f"unknown dataset format {name!r}; valid formats: {sorted(_LOADERS)}") from None
+    return LOADERS.get(name)
 
 
 def list_loaders() -> list[str]:
-    return sorted(_LOADERS)
+    return LOADERS.names()

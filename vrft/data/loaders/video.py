@@ -7,6 +7,8 @@ import math
 import os
 from typing import Any
 
+import decord
+
 from vrft.data.loaders.common import RowError, read_json
 
 
@@ -16,8 +18,6 @@ def probe_duration(path: str) -> float:
         raise RowError(f"media file not found: {path}" if not os.path.exists(path)
                        else f"media file is empty: {path}")
     try:
-        import decord
-
         vr = decord.VideoReader(path, num_threads=1)
         fps = vr.get_avg_fps()
         n = len(vr)
@@ -60,9 +60,20 @@ def find_video(media_root: str, video_id: str, video_dir: str, exts: list[str]) 
     return next((c for c in candidates if os.path.exists(c)), candidates[0])
 
 
+CLIPPED = "segment end clipped to the video's end"
+"""The LoadResult note counting segments that ended past their video (within the tolerance)."""
+
+
+def count_clipped(result, samples_meta_key: str = "clipped_end"):
+    """Count (in ``result.notes``) the samples whose segment was clipped; returns ``result``."""
+    result.note(CLIPPED, sum(1 for s in result.samples if samples_meta_key in s.meta))
+    return result
+
+
 def check_segment(start: Any, end: Any, duration: float, tolerance: float) -> list[float]:
-    """A valid [start, end] in seconds: numbers, 0 <= start < end, end at most ``tolerance`` past the
-    end of the video (clipped to the duration); anything else raises RowError."""
+    """A valid [start, end] in seconds: numbers, 0 <= start < end, start inside the video and end at
+    most ``tolerance`` seconds past its end (then clipped to the duration, as is common practice for
+    Charades-STA, whose annotations sometimes end after the video); anything else raises RowError."""
     for v in (start, end):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise RowError(f"segment bounds must be numbers, got [{start!r}, {end!r}]")
@@ -70,5 +81,6 @@ def check_segment(start: Any, end: Any, duration: float, tolerance: float) -> li
     if s < 0 or e <= s:
         raise RowError(f"segment [{s:g}, {e:g}] needs 0 <= start < end")
     if s >= duration or e > duration + tolerance:
-        raise RowError(f"segment [{s:g}, {e:g}] goes beyond the video's {duration:.2f} s")
+        raise RowError(f"segment [{s:g}, {e:g}] goes beyond the video's {duration:.2f} s "
+                       f"(more than the tolerance of {tolerance:g} s)")
     return [s, min(e, duration)]

@@ -31,18 +31,21 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from vrft.data.synth import chart, color, detection, grounding, gui, gui_type, temporal, zoom
 from vrft.data.synth.common import SPLITS, parse_difficulty
+from vrft.registry import Registry
 
 # Bump when any generator's output changes for the same arguments (invalidates caches).
 GENERATOR_VERSION = "1"
 
-GENERATORS = {
-    m.NAME: m for m in (grounding, detection, chart, gui, gui_type, temporal, zoom, color)
-}
-TASK_NAMES = tuple(GENERATORS)
+GENERATORS: Registry[ModuleType] = Registry("synth task", plural="synth tasks")
+"""Task name -> generator module (``write_split(task_dir, split, n, seed, d)``)."""
+for _module in (grounding, detection, chart, gui, gui_type, temporal, zoom, color):
+    GENERATORS.register(_module.NAME, _module)
+TASK_NAMES = tuple(m.NAME for m in (grounding, detection, chart, gui, gui_type, temporal, zoom, color))
 MANIFEST = "manifest.json"
 
 
@@ -55,7 +58,7 @@ def parse_tasks(tasks: str | list[str] | tuple[str, ...]) -> list[str]:
         expanded = list(TASK_NAMES) if t == "all" else [t]
         for name in expanded:
             if name not in GENERATORS:
-                raise ValueError(f"unknown synth task {name!r}; choose from {', '.join(TASK_NAMES)} or 'all'")
+                raise ValueError(f"{GENERATORS.unknown_message(name)} or 'all'")
             if name not in names:
                 names.append(name)
     if not names:
@@ -105,7 +108,7 @@ def generate(
         task_dir.mkdir(parents=True)
         counts = {"train": n, "test": test_n}
         written[name] = {
-            split: str(GENERATORS[name].write_split(task_dir, split, counts[split], seed, d)) for split in SPLITS
+            split: str(GENERATORS.get(name).write_split(task_dir, split, counts[split], seed, d)) for split in SPLITS
         }
     _update_manifest(out, names, n, seed, d, test_n, written)
     return written

@@ -25,6 +25,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from vrft.data.synth.common import format_number, lerp, lerp_int, pick, pick_k, sample_rng, write_json
 
@@ -160,7 +161,6 @@ def _table_csv(spec: dict) -> str:
 def write_split(task_dir: Path, split: str, n: int, seed: int, d: float) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from PIL import Image
 
     fig = Figure()
     FigureCanvasAgg(fig)

@@ -16,6 +16,8 @@ from typing import Any, Iterable
 import numpy as np
 from PIL import Image, ImageFont
 
+from vrft.data.sample import Sample
+
 SPLITS = ("train", "test")
 _SPLIT_IDS = {"train": 1, "test": 2}
 
@@ -129,8 +131,6 @@ def native_row(
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     """One native jsonl row, exactly `Sample(...).to_dict()` (checked against the schema)."""
-    from vrft.data.sample import Sample
-
     return Sample(
         id=id, dataset=dataset, task=task, prompt=prompt, solution=solution,
         images=images, video=None, meta=meta,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 
 _X264 = {"crf": "18", "preset": "ultrafast", "tune": "zerolatency", "bf": "0", "g": "30"}
@@ -54,8 +55,6 @@ def _write_pyav(path: Path, frames: np.ndarray, fps: int) -> None:
 
 
 def _write_imageio(path: Path, frames: np.ndarray, fps: int) -> None:
-    import imageio_ffmpeg
-
     t, h, w, _ = frames.shape
     writer = imageio_ffmpeg.write_frames(
         str(path), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
