@@ -309,9 +309,6 @@ def test_no_dependency_cycles_through_function_local_imports(modules):
     assert not cycles, _report("dependency cycles (function-local imports included)", _cycle_text(cycles))
 
 
-@pytest.mark.xfail(strict=False, reason="eval -> grpo in files of the rollout rewrite (vrft/eval/api.py "
-                   "imports vrft.grpo.rollout and vrft.grpo.distributed, vrft/eval/run.py vrft.grpo.distributed); "
-                   "the list is printed")
 def test_layering(modules):
     bad = layer_violations(modules)
     assert not bad, _report("imports against the layering", bad)
@@ -332,9 +329,6 @@ def test_no_long_files(modules):
     assert not bad, _report(f"files over {MAX_LINES} lines", bad)
 
 
-@pytest.mark.xfail(strict=False, reason="function-local imports in files owned by others or being rewritten: "
-                   "vrft/grpo/{trainer,distributed,model_setup,update,tool_rollout}.py, vrft/eval/run.py, "
-                   "vrft/commands/{demo,eval}.py, vrft/mixsearch/search.py; the list is printed")
 def test_function_local_imports_only_of_optional_modules(modules):
     bad = local_import_violations(modules)
     assert not bad, _report("function-local imports", bad)

@@ -18,6 +18,15 @@ import argparse
 import glob
 import os
 
+import yaml
+
+from vrft.data.mixture_config import VisionConfig
+from vrft.data.problems import DataValidationError
+from vrft.eval.api import EvalSettings, ToolLoopUnavailable, tool_loop
+from vrft.eval.benchmarks import _BENCHMARKS
+from vrft.eval.report import compare_table, metrics_table
+from vrft.eval.run import EvalRun, run_eval
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -59,8 +68,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _loader_opts(items: list[str]) -> dict:
-    import yaml
-
     opts = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -85,8 +92,6 @@ def data_files(items: list[str]) -> list[str]:
 
 
 def _list() -> int:
-    from vrft.eval.benchmarks import _BENCHMARKS
-
     for b in sorted(_BENCHMARKS.values(), key=lambda b: b.name):
         names = ", ".join((b.name, *b.aliases))
         print(f"{names:32s} format={b.format:15s} task={b.task or '(per row)':10s} {b.doc}")
@@ -94,10 +99,6 @@ def _list() -> int:
 
 
 def build_run(args: argparse.Namespace):
-    from vrft.data.mixture_config import VisionConfig
-    from vrft.eval.api import EvalSettings
-    from vrft.eval.run import EvalRun
-
     missing = [f"--{k}" for k in ("model", "benchmark", "data", "out") if not getattr(args, k)]
     if missing:
         raise ValueError(f"missing {', '.join(missing)} (or use --compare RUN_A RUN_B / --list)")
@@ -121,24 +122,15 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
     if args.compare:
-        from vrft.eval.report import compare_table
-
         try:
             print(compare_table(*args.compare))
         except FileNotFoundError as e:
             print(f"vrft eval: error: {e}")
             return 2
         return 0
-    from vrft.data.problems import DataValidationError
-    from vrft.eval.api import ToolLoopUnavailable
-    from vrft.eval.report import metrics_table
-    from vrft.eval.run import run_eval
-
     try:
         eval_run = build_run(args)
         if eval_run.tools:
-            from vrft.eval.api import tool_loop
-
             tool_loop()  # fail before loading anything
         summary = run_eval(eval_run)
     except (ValueError, FileNotFoundError, DataValidationError, ToolLoopUnavailable) as e:

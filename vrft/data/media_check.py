@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, TextIO
 
+import decord
 from PIL import Image, ImageFile
 
 from vrft.data.loaders import get_loader
@@ -72,8 +73,6 @@ def decode_video(path: str, frames: int = 8) -> str | None:
     """Why the video cannot be decoded (``frames`` frames spread over it, the last included;
     0: all), or None."""
     try:
-        import decord
-
         vr = decord.VideoReader(path, num_threads=1)
         n, fps = len(vr), float(vr.get_avg_fps())
         if n < 1 or fps <= 0:

@@ -15,6 +15,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import torch.distributed as dist
+
+from vrft.data.load import load_dataset
 from vrft.data.mixture_config import DatasetConfig, RewardSpec, ToolsConfig, VisionConfig
 from vrft.data.sample import Sample
 from vrft.data.templates import template_text
@@ -22,6 +25,9 @@ from vrft.eval.api import EvalSettings, run_sharded
 from vrft.eval.benchmarks import Benchmark, get_benchmark
 from vrft.eval.records import PredictionStore
 from vrft.eval.report import METRICS_JSON, METRICS_MD, run_markdown
+from vrft.parallel.dist import all_gather_object, init_distributed, shutdown
+from vrft.policy.loading import LoadSettings
+from vrft.policy.policy import Policy
 
 EVAL_CONFIG = "eval_config.json"
 RESUME_KEYS = ("model", "benchmark", "data", "prompt_template", "vision", "tools", "loader_opts",
@@ -96,8 +102,6 @@ def dataset_config(run: EvalRun, bench: Benchmark) -> DatasetConfig:
 
 def load_samples(cfg: DatasetConfig, max_samples: int | None) -> list[Sample]:
     """The benchmark's samples in file order (the first ``max_samples``)."""
-    from vrft.data.load import load_dataset
-
     for path in cfg.files:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"--data: file not found: {path}")
@@ -151,8 +155,6 @@ def _prepare(run: EvalRun, config: dict[str, Any], store: PredictionStore) -> tu
 def run_eval(run: EvalRun) -> dict[str, Any] | None:
     """Run one benchmark evaluation (also under torchrun); rank 0 returns the ``metrics.json``
     summary, other ranks None. The process group is always shut down on the way out."""
-    from vrft.parallel.dist import all_gather_object, init_distributed, shutdown
-
     info = init_distributed()
     ok = False
     try:
@@ -168,9 +170,6 @@ def run_eval(run: EvalRun) -> dict[str, Any] | None:
         pending = [s for s in samples if s.id not in finished]
         t0 = time.perf_counter()
         if pending:
-            from vrft.policy.loading import LoadSettings
-            from vrft.policy.policy import Policy
-
             policy = Policy.from_pretrained(run.model, LoadSettings(dtype=run.dtype), device=info.device)
             run_sharded(policy, pending, cfg, bench, run.settings, info=info,
                         on_records=store.append if info.is_main else None)
@@ -190,8 +189,6 @@ def _abort_group() -> None:
     """Tear the process group down after an error on this rank, without the exit barrier: the other
     ranks may be inside a collective that never completes, and torchrun stops them once this
     process exits with the error."""
-    import torch.distributed as dist
-
     if dist.is_available() and dist.is_initialized():
         try:
             dist.destroy_process_group()

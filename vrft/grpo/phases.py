@@ -12,6 +12,7 @@ from vrft.grpo.model_setup import resolve_model_path
 from vrft.grpo.plots import plot_run
 from vrft.grpo.replicas import check_replicas
 from vrft.grpo.sft_warmup import sft_warmup
+from vrft.policy.vllm_generator import VLLMGenerator  # vllm itself is imported only when an engine starts
 from vrft.rollout import DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, RolloutBatch, RolloutCollector
 
 
@@ -58,8 +59,6 @@ class StepDraw:
         if not self.external:
             return None
         if self._engine is None:
-            from vrft.policy.vllm_generator import VLLMGenerator  # optional dependency
-
             t = self.t
             v, r = t.cfg.rollout.vllm, t.cfg.rollout
             tools = any(d.config.tools.enabled for d in t.data.datasets.values())
