@@ -151,7 +151,7 @@ def test_packed_eager_attention(tiny_model_dir, media_dir):
 
 def test_policy_update_packed_equals_unpacked(tiny_model_dir, media_dir):
     """A whole GRPO update (loss metrics and the parameter step) is the same packed or not."""
-    from vrft.parallel.dist import DistInfo
+    from vrft.parallel import DistInfo, build_backend
     from vrft.rollout import RolloutBatch
     from vrft.grpo.update import UpdateSettings, policy_update
     from vrft.policy.loading import LoadSettings
@@ -168,9 +168,10 @@ def test_policy_update_packed_equals_unpacked(tiny_model_dir, media_dir):
                              injected=[False] * b)
         adv = torch.linspace(-1.0, 1.0, b)
         before = {n: p.detach().clone() for n, p in policy.model.named_parameters()}
-        opt = torch.optim.SGD(policy.model.parameters(), lr=1.0)
+        backend = build_backend("single", DistInfo())
+        policy.model = backend.setup(policy.model, lambda m: (torch.optim.SGD(m.parameters(), lr=1.0), None), 1)
         settings = UpdateSettings(loss="grpo", micro_batch_size=3, grad_clip=0.0, shared_prefix=shared)
-        metrics = policy_update(policy, batch, adv, torch.ones(b), opt, None, settings, DistInfo())
+        metrics = policy_update(policy, batch, adv, torch.ones(b), backend, settings)
         step = {n: p.detach() - before[n] for n, p in policy.model.named_parameters()}
         results.append((metrics, step))
     (m0, s0), (m1, s1) = results
