@@ -101,6 +101,11 @@ class DataConfig:
     from the working directory."""
     cache_dir: str = "~/.cache/vrft"
     """Where tiny checkpoints, synthetic datasets and media caches are written."""
+    on_bad_media: Literal["raise", "skip"] = "raise"
+    """A sample whose image or video cannot be decoded during training: raise (the run stops; the
+    error names the sample and file), or skip (the sample leaves its batch, is listed in
+    run_dir/bad_samples.jsonl and counted in ``data/bad_media_skipped``). ``vrft data check`` finds
+    such files before a run."""
 
 
 @dataclass

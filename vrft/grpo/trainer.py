@@ -28,19 +28,21 @@ import torch
 from rewards.registry import list_rewards
 from rewards.runner import RewardRunner, RunnerConfig
 from vrft.config import resolve_batching, save_config
+from vrft.data.bad_media import BadMediaLog
 from vrft.data.mixture import MixtureData
 from vrft.data.mixture_config import load_mixture_config, validate_rewards
 from vrft.grpo.advantages import advantages_over_ranks
 from vrft.grpo.dynamic_sampling import DynamicSample, draw_with_signal
 from vrft.grpo.heldout import evaluate_heldout
+from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
-from vrft.grpo.phases import StepDraw, plots_and_replicas, run_warmup
+from vrft.grpo.phases import plots_and_replicas, run_warmup
 from vrft.grpo.rank_log import RankLog
 from vrft.grpo.run_log import RunLogger
 from vrft.grpo.run_state import model_dir, restore_run, resume_path, save_run
 from vrft.grpo.sft_warmup import stage_plan
+from vrft.grpo.step_rollout import StepDraw
 from vrft.grpo.step_stats import group_outcomes, rollout_metrics
-from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.parallel import DistInfo, bf16_enabled, build_backend, init_distributed, shutdown
 from vrft.policy.sampling import SamplingParams
@@ -76,6 +78,7 @@ class GRPOTrainer:
             "grad_clip": cfg.train.grad_clip, "bf16": bf16_enabled(cfg.train.bf16, info.device)})
         self.policy.model = self.backend.setup(self.policy.model, lambda m: build_optimizer(m, cfg),
                                                self.batching.grad_accum)
+        self.bad_media = BadMediaLog(cfg.data.on_bad_media, self.run_dir, rank=info.rank)
         self.rewards = RewardRunner(config=RunnerConfig(on_error=cfg.algo.reward_on_error,
                                                         max_error_rate=cfg.algo.reward_error_rate_max))
         # Each rank samples its own completions: its generator lives on the sampling device.
@@ -146,6 +149,9 @@ class GRPOTrainer:
         metrics.update({"perf/rollout_s": t_roll, "perf/train_s": t_train,
                         "perf/tokens_per_s": n_tokens / max(time.time() - t0, 1e-9), "perf/rss_gb": rss_gb(),
                         "perf/peak_rss_gb": peak_rss_gb(), "reward/errors_total": float(self.rewards.n_errored)})
+        for part in backend.gather_objects(self.bad_media.metrics()):  # skipped samples, all ranks
+            for k, v in part.items():
+                metrics[k] = metrics.get(k, 0.0) + v
         metrics = {k: float(v) for k, v in metrics.items()}
         self.rank_log.write(self.step + 1, {"global_draw": global_ids, "prompts": [s.id for s in batch.samples],
                                             "rewards": [float(r) for r in rewards_B], "metrics": metrics})

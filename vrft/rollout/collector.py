@@ -14,12 +14,13 @@ observations and their media, with a loss mask).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
 from vrft.data.mixture_config import DatasetConfig
 from vrft.data.sample import Sample
+from vrft.policy.errors import MediaError
 from vrft.policy.sampling import SamplingParams
 from vrft.rollout.backends import BACKENDS, GenerationBackend, Lockstep
 from vrft.rollout.batch import RolloutBatch
@@ -49,7 +50,23 @@ class RolloutCollector:
                              f"(configured: {sorted(self.configs)})") from None
 
     def episodes(self, samples: Sequence[Sample]) -> list[Episode]:
-        return [prepare_episode(self.policy, s, self.config(s)) for s in samples]
+        return self.encode(samples)[1]
+
+    def encode(self, samples: Sequence[Sample], on_bad_media: Callable[[Sample, MediaError], None] | None = None
+               ) -> tuple[list[Sample], list[Episode]]:
+        """(the samples kept, their encoded episodes). A sample whose media cannot be decoded
+        raises, or, with ``on_bad_media``, is handed to it (which may raise) and left out."""
+        kept, episodes = [], []
+        for s in samples:
+            try:
+                episodes.append(prepare_episode(self.policy, s, self.config(s)))
+            except MediaError as e:
+                if on_bad_media is None:
+                    raise
+                on_bad_media(s, e)
+                continue
+            kept.append(s)
+        return kept, episodes
 
     def trajectories(self, episodes: Sequence[Episode], n: int, params: SamplingParams, *,
                      generator: torch.Generator | None = None) -> list[Trajectory]:
@@ -59,11 +76,12 @@ class RolloutCollector:
 
     def collect(self, samples: Sequence[Sample], n: int, params: SamplingParams, *,
                 generator: torch.Generator | None = None, inject_per_group: int = 0,
-                score: bool = True) -> RolloutBatch:
+                score: bool = True, on_bad_media: Callable[[Sample, MediaError], None] | None = None
+                ) -> RolloutBatch:
         """``n`` rollouts per sample, prompt-major; the last ``inject_per_group`` of each group replaced
-        by the ground truth; scored when ``score`` and the collector has rewards."""
-        samples = list(samples)
-        episodes = self.episodes(samples)
+        by the ground truth; scored when ``score`` and the collector has rewards. ``on_bad_media``:
+        see :meth:`episodes` (a skipped sample is not in the batch)."""
+        samples, episodes = self.encode(samples, on_bad_media)
         trajs = self.trajectories(episodes, n, params, generator=generator)
         batch = batch_from_trajectories(samples, episodes, trajs)
         inject_ground_truth(batch, self.policy, self.configs, inject_per_group)
