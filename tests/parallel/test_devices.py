@@ -4,11 +4,17 @@ compute path creates tensors on the default device or a collective is handed CPU
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch._subclasses.fake_tensor import FakeTensorDeviceMismatchError, FakeTensorMode
 
+import vrft.eval.api as eval_api
 import vrft.parallel.dist as dist_mod
+import vrft.policy.vision_features as vision_features
+from vrft.data.mixture_config import DatasetConfig
+from vrft.data.sample import Sample
 from vrft.grpo.kl import KL_ESTIMATORS
 from vrft.grpo.losses import LOSSES, get_loss
 from vrft.grpo.update import pad_right
@@ -57,3 +63,52 @@ def test_collectives_hand_the_group_tensors_on_its_device(monkeypatch):
         assert all_reduce_sum(x, info).device == x.device
         assert all_reduce_max(x, info).device == x.device
     assert seen == [CUDA, CUDA]
+
+
+class _SpyVisionModel(torch.nn.Module):
+    """A stand-in VL model whose parameters live on the `meta` device (a device other than the
+    CPU, on a CPU-only machine); its vision tower records where its inputs are."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(2, 2, device="meta")
+        self.seen: list[torch.device] = []
+
+    def get_image_features(self, pixel_values, grid_thw, return_dict=True):
+        self.seen += [pixel_values.device, grid_thw.device]
+        return SimpleNamespace(pooler_output=[torch.zeros(1, 2, device="meta")] * int(grid_thw.shape[0]))
+
+
+def test_vision_inputs_move_to_the_models_device(monkeypatch):
+    """The processor leaves pixels and grids on the CPU; the vision tower must get them on the
+    model's device."""
+    spy = _SpyVisionModel()
+    monkeypatch.setattr(vision_features, "core", lambda model: model)
+    prompt = SimpleNamespace(pixel_values=torch.ones(4, 6), image_grid_thw=torch.tensor([[1, 2, 2]]),
+                             pixel_values_videos=None, video_grid_thw=None)
+    vision_features.encode_media(spy, [prompt])
+    assert spy.seen == [torch.device("meta")] * 2
+
+
+def test_evaluation_samples_with_a_generator_on_the_ranks_device(monkeypatch):
+    made = []
+    real = torch.Generator
+
+    def spy_generator(device="cpu"):
+        made.append(torch.device(device))
+        return real()
+
+    monkeypatch.setattr(eval_api.torch, "Generator", spy_generator)
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop  # the generator is made; nothing more to see
+
+    monkeypatch.setattr(eval_api, "_rollouts", stop)
+    settings = eval_api.EvalSettings(batch_size=1)
+    sample = Sample(id="s", dataset="d", task="vqa", prompt="q", solution={"answer": "a"})
+    with pytest.raises(Stop):
+        eval_api.run_sharded(None, [sample], DatasetConfig(name="d", format="jsonl", files=["x"]), None, settings,
+                             info=DistInfo(device=CUDA))
+    assert made == [CUDA]

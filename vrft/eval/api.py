@@ -165,7 +165,7 @@ def run_sharded(policy, samples: list[Sample], cfg: DatasetConfig, bench: Benchm
     per_rank = math.ceil(len(samples) / info.world)
     n_batches = math.ceil(per_rank / settings.batch_size)
     tools = _use_tools(cfg, settings)
-    generator = torch.Generator().manual_seed(settings.seed + info.rank)
+    generator = torch.Generator(device=info.device).manual_seed(settings.seed + info.rank)  # the sampling device
     ranks_done = (lambda done: not any_rank(not done, info)) if lockstep and info.enabled else None
     out: dict[str, dict[str, Any]] = {}
     for b in range(n_batches):

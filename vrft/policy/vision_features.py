@@ -45,21 +45,28 @@ def _split_by_prompt(out, counts: list[int]) -> list[_Modality | None]:
     return result
 
 
+def model_device(model) -> torch.device:
+    """Where the model computes: the device of its parameters (sharded ones included)."""
+    return next(model.parameters()).device
+
+
 def encode_media(model, prompts: list[PromptInputs]) -> list[EncodedMedia]:
-    """One vision-tower call per modality for all `prompts` together."""
+    """One vision-tower call per modality for all `prompts` together, on the model's device (the
+    processor leaves pixels and grids on the CPU)."""
     m = core(model)
+    device = model_device(m)
     images: list = [None] * len(prompts)
     videos: list = [None] * len(prompts)
     with_images = [p for p in prompts if p.pixel_values is not None]
     if with_images:
-        out = m.get_image_features(torch.cat([p.pixel_values for p in with_images]),
-                                   torch.cat([p.image_grid_thw for p in with_images]), return_dict=True)
+        out = m.get_image_features(torch.cat([p.pixel_values for p in with_images]).to(device),
+                                   torch.cat([p.image_grid_thw for p in with_images]).to(device), return_dict=True)
         counts = [0 if p.image_grid_thw is None else int(p.image_grid_thw.shape[0]) for p in prompts]
         images = _split_by_prompt(out, counts)
     with_videos = [p for p in prompts if p.pixel_values_videos is not None]
     if with_videos:
-        out = m.get_video_features(torch.cat([p.pixel_values_videos for p in with_videos]),
-                                   torch.cat([p.video_grid_thw for p in with_videos]), return_dict=True)
+        out = m.get_video_features(torch.cat([p.pixel_values_videos for p in with_videos]).to(device),
+                                   torch.cat([p.video_grid_thw for p in with_videos]).to(device), return_dict=True)
         counts = [0 if p.video_grid_thw is None else int(p.video_grid_thw.shape[0]) for p in prompts]
         videos = _split_by_prompt(out, counts)
     return [EncodedMedia(i, v) for i, v in zip(images, videos)]
