@@ -16,7 +16,7 @@ def evaluate_heldout(trainer, tag: str, step: int) -> dict[str, float]:
     steps are <= 0)."""
     cfg, info = trainer.cfg, trainer.info
     t0 = time.time()
-    with trainer.backend.autocast():
+    with trainer.backend.autocast(), trainer.backend.gathered_for_rollout():
         results = evaluate_mixture_heldout(
             trainer.policy, trainer.data.datasets, max_samples=cfg.eval.max_samples,
             max_new_tokens=cfg.rollout.max_new_tokens, greedy=cfg.eval.greedy,

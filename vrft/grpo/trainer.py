@@ -103,7 +103,7 @@ class GRPOTrainer:
     def rollout(self) -> DynamicSample:
         """This step's scored groups; with DAPO dynamic sampling, flat groups are dropped and refilled."""
         ds = self.cfg.algo.dynamic_sampling
-        with self.backend.autocast():
+        with self.backend.autocast(), self.backend.gathered_for_rollout():
             return draw_with_signal(self.draws.draw, ds.max_attempts if ds.enabled else 0, self.backend.any_rank)
 
     def train_step(self) -> dict[str, float]:

@@ -59,6 +59,11 @@ class TrainBackend:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
 
+    def gathered_for_rollout(self) -> ContextManager:
+        """Context for a rollout or evaluation phase (no backward): sharded backends gather their
+        parameters once here instead of at every decode step, and release them at the end."""
+        return contextlib.nullcontext()
+
     # ---- set-up -------------------------------------------------------------------------------
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         return model

@@ -1,16 +1,23 @@
 """FSDP2 (`fully_shard`): parameters, gradients and optimizer state sharded over ranks; every
 forward gathers each block's parameters, so forwards are collective (`sharded = True`).
 Mixed precision is FSDP2's own: fp32 sharded parameters, cast to bf16 when gathered for compute,
-gradients reduced in fp32 (`MixedPrecisionPolicy`), so no autocast is needed."""
+gradients reduced in fp32 (`MixedPrecisionPolicy`), so no autocast is needed.
+
+Rollouts decode one token per forward: gathering every block's parameters at every step would
+move the whole model over the network per token. `gathered_for_rollout` gathers them once for the
+phase and frees them at its end, before the update. Memory bound: during a rollout each GPU holds
+the full model's parameters in the compute dtype (bf16 under `train.bf16`: 2 bytes per parameter,
+about 7.5 GB for Qwen2.5-VL-3B, 16.6 GB for 7B) on top of its shards, gradients and optimizer
+state, which are untouched during the rollout."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
+from typing import ContextManager, Iterator
 
 import torch
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 
 from vrft.parallel.backend import BACKENDS, TrainBackend
 
@@ -39,9 +46,29 @@ class FSDP2Backend(TrainBackend):
         model._get_fsdp_state()._lazy_init()
         return model
 
+    def gathered_for_rollout(self) -> ContextManager:
+        return gathered(self.model)
+
     def full_state_dict(self) -> dict[str, torch.Tensor]:
         return get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
 
     @property
     def sharded_optimizer(self) -> bool:
         return True
+
+
+@contextlib.contextmanager
+def gathered(model: torch.nn.Module) -> Iterator[None]:
+    """Every FSDP unit of `model` unsharded once (one all-gather per unit) and kept so through the
+    forwards inside; resharded (memory freed) on exit. The units are the ones `wrap` made, all with
+    FSDP2's default of resharding after forward, which is restored."""
+    units = [m for m in model.modules() if isinstance(m, FSDPModule)]
+    for unit in units:
+        unit.set_reshard_after_forward(False, recurse=False)
+        unit.unshard()
+    try:
+        yield
+    finally:
+        for unit in units:
+            unit.reshard()
+            unit.set_reshard_after_forward(True, recurse=False)
