@@ -53,6 +53,7 @@ ALLOWED: dict[str, set[str] | None] = {
 LOCAL_IMPORT_OK = {
     "vllm", "deepspeed", "wandb", "peft", "trl",  # optional extras (pyproject's extras, dev)
     "pyarrow", "av",                              # optional: parquet rows, synthetic video writing
+    "imageio_ffmpeg",                             # writing synthetic videos only (carries an ffmpeg binary)
     "matplotlib",                                 # plotting only; heavy
     "torch.utils.tensorboard",                    # only with log.tensorboard; slow to import
 }

@@ -65,3 +65,18 @@ def rollout_metrics(batch: RolloutBatch, weights: dict[str, float], info: DistIn
     for name, w in weights.items():
         out[f"mixture/weight/{name}"] = w
     return out
+
+
+def work_metrics(batch: RolloutBatch, mu: int, device: torch.device) -> dict[str, float]:
+    """The work of this rank's step, for throughput and MFU figures: generated tokens, tokens
+    through the model in the update (prompt + completion per row, times mu), vision patches
+    encoded in the update (once per prompt per epoch: shared by its rows), and peak GPU memory."""
+    generated = sum(int(c.shape[0]) for c, inj in zip(batch.completions, batch.injected) if not inj)
+    tokens = sum(batch.prompts[p].length + int(c.shape[0]) for p, c in zip(batch.seq_prompt, batch.completions))
+    patches = sum(int(t.shape[0]) for p in batch.prompts for t in (p.pixel_values, p.pixel_values_videos)
+                  if t is not None)
+    out = {"perf/rollout_tokens": float(generated), "perf/update_tokens": float(mu * tokens),
+           "perf/vision_patches": float(mu * patches)}
+    if device.type == "cuda":
+        out["perf/peak_gpu_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
+    return out

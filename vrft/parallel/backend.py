@@ -23,6 +23,7 @@ import math
 from typing import Any, Callable, ContextManager
 
 import torch
+import torch.distributed as dist
 
 from vrft.parallel.dist import DistInfo, all_gather_object, all_reduce_sum, any_rank
 from vrft.registry import Registry
@@ -34,6 +35,9 @@ BACKENDS: Registry[type["TrainBackend"]] = Registry("training backend")
 
 class TrainBackend:
     """Single process (also the base of the others): plain backward, clip, step."""
+
+    #: Whether the backend needs a torch.distributed process group (torchrun) to run at all.
+    needs_process_group: bool = False
 
     #: Whether every forward is a collective (parameters are gathered per layer), so that a rank
     #: with nothing left to decode must keep decoding a dummy in step with the others.
@@ -174,7 +178,10 @@ def bf16_enabled(setting: bool | str, device: torch.device) -> bool:
 
 
 def build_backend(name: str, info: DistInfo, options: dict[str, Any] | None = None) -> TrainBackend:
-    """The backend registered as `name` (train.backend); a single process always runs `single`
-    semantics, whatever the name, except that the name is still checked."""
+    """The backend registered as `name` (train.backend; an unknown name lists the valid ones). A
+    backend that needs a process group runs as `single` in a plain process (no torchrun); under
+    torchrun it is the real one, with one process too."""
     cls = BACKENDS.get(name)
-    return cls(info, options) if info.enabled else SingleBackend(info, options)
+    if cls.needs_process_group and not (dist.is_available() and dist.is_initialized()):
+        return SingleBackend(info, options)
+    return cls(info, options)

@@ -13,6 +13,7 @@ from vrft.parallel.backend import BACKENDS, TrainBackend
 
 @BACKENDS.register("ddp")
 class DDPBackend(TrainBackend):
+    needs_process_group = True
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         # Buffers are deterministic (rotary tables): no broadcast, so generation runs no collectives.
         return DistributedDataParallel(model, device_ids=[self.info.local_rank] if self.device.type == "cuda" else None,

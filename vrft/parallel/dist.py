@@ -31,8 +31,9 @@ class DistInfo:
 
 
 def init_distributed() -> DistInfo:
-    """Read torchrun's environment, pick this rank's device and start the process group
-    (NCCL with CUDA, gloo otherwise)."""
+    """Read torchrun's environment, pick this rank's device and start the process group (NCCL with
+    CUDA, gloo otherwise) for several ranks, or for one launched by torchrun (FSDP2 needs a group
+    even with one process)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -40,7 +41,8 @@ def init_distributed() -> DistInfo:
     device = torch.device(f"cuda:{local}") if cuda else torch.device("cpu")
     if cuda:
         torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
+    launched = world > 1 or "TORCHELASTIC_RUN_ID" in os.environ
+    if launched and not dist.is_initialized():
         dist.init_process_group("nccl" if cuda else "gloo")
     return DistInfo(rank, world, local, device)
 

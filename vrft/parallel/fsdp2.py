@@ -24,6 +24,7 @@ from vrft.parallel.backend import BACKENDS, TrainBackend
 
 @BACKENDS.register("fsdp2")
 class FSDP2Backend(TrainBackend):
+    needs_process_group = True
     sharded = True
 
     def autocast(self) -> ContextManager:

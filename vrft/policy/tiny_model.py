@@ -76,9 +76,14 @@ def _classes(family: str):
 
 
 def build_tiny_model(out: str | Path, family: str = "qwen2_5_vl", size: TinySize | None = None,
-                     seed: int = 0) -> Path:
+                     seed: int = 0, *, config_overrides: dict | None = None, dtype: torch.dtype = torch.float32,
+                     device: str | torch.device = "cpu") -> Path:
     """Write tokenizer, processors, config and random weights of a tiny `family` model to `out`.
-    Bad sizes raise ConfigError (a ValueError) naming the field."""
+    Bad sizes raise ConfigError (a ValueError) naming the field. ``config_overrides`` sets config
+    fields after the sizes, dotted for the sub-configs (``{"text_config.vocab_size": 151936,
+    "vision_config.fullatt_block_indexes": [7, 15, 23, 31]}``): a random model of a real model's
+    exact shape (scripts/gpu_check.py); ``device`` / ``dtype``: where the weights are initialised
+    and how they are saved (a multi-billion-parameter model initialises in seconds on a GPU)."""
     size = size or TinySize()
     check_tiny(size, "size")
     config_cls, model_cls, processor_cls, video_cls, patch = _classes(family)
@@ -104,8 +109,17 @@ def build_tiny_model(out: str | Path, family: str = "qwen2_5_vl", size: TinySize
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=False,
     )
+    for key, value in (config_overrides or {}).items():
+        *parents, name = key.split(".")
+        target = config
+        for p in parents:
+            target = getattr(target, p)
+        if not hasattr(target, name):
+            raise ValueError(f"config_overrides: {family} config has no field {key!r}")
+        setattr(target, name, value)
     torch.manual_seed(seed)
-    model = model_cls(config).to(torch.float32)
+    with torch.device(device):
+        model = model_cls(config).to(dtype)
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
     out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 
 _X264 = {"crf": "18", "preset": "ultrafast", "tune": "zerolatency", "bf": "0", "g": "30"}
@@ -56,6 +55,8 @@ def _write_pyav(path: Path, frames: np.ndarray, fps: int) -> None:
 
 def _write_imageio(path: Path, frames: np.ndarray, fps: int) -> None:
     t, h, w, _ = frames.shape
+    import imageio_ffmpeg  # only to write synthetic videos: image-only runs (scripts/gpu_check.py) need no ffmpeg
+
     writer = imageio_ffmpeg.write_frames(
         str(path), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
         macro_block_size=1, ffmpeg_log_level="error",
