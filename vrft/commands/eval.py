@@ -23,7 +23,7 @@ import yaml
 from vrft.data.mixture_config import VisionConfig
 from vrft.data.problems import DataValidationError
 from vrft.eval.api import EvalSettings, ToolLoopUnavailable, tool_loop
-from vrft.eval.benchmarks import _BENCHMARKS
+from vrft.eval.benchmarks import BENCHMARKS
 from vrft.eval.report import compare_table, metrics_table
 from vrft.eval.run import EvalRun, run_eval
 
@@ -92,7 +92,7 @@ def data_files(items: list[str]) -> list[str]:
 
 
 def _list() -> int:
-    for b in sorted(_BENCHMARKS.values(), key=lambda b: b.name):
+    for b in sorted({b.name: b for _, b in BENCHMARKS.items()}.values(), key=lambda b: b.name):
         names = ", ".join((b.name, *b.aliases))
         print(f"{names:32s} format={b.format:15s} task={b.task or '(per row)':10s} {b.doc}")
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from vrft.registry import Registry
 from vrft.tasks import get_task
 from vrft.tasks.answer import chart_metrics
 from vrft.tasks.detection import detection_metrics
@@ -53,8 +54,8 @@ class Benchmark:
         return self.judge or sample_task
 
 
-_BENCHMARKS: dict[str, Benchmark] = {}
-_ALIASES: dict[str, str] = {}
+#: Every benchmark under its name and each of its aliases (the same Benchmark object).
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", plural="benchmarks")
 
 
 def register_benchmark(name: str, *, format: str, task: str | None, judge: str | None = None,
@@ -64,16 +65,15 @@ def register_benchmark(name: str, *, format: str, task: str | None, judge: str |
     """Decorator registering a metric function as benchmark ``name`` (plus ``aliases``)."""
 
     def deco(fn: MetricFn) -> MetricFn:
-        for n in (name, *aliases):
-            if n in _BENCHMARKS or n in _ALIASES:
-                raise ValueError(f"benchmark {n!r} is already registered")
+        taken = [n for n in (name, *aliases) if n in BENCHMARKS]
+        if taken:
+            raise ValueError(f"benchmark {taken[0]!r} is already registered")
         doc = next((line.strip() for line in (fn.__doc__ or "").splitlines() if line.strip()), "")
-        _BENCHMARKS[name] = Benchmark(name=name, format=format, task=task, metric=fn,
-                                      judge=judge if judge is not None else task,
-                                      prompt_template=prompt_template, headline=headline, aliases=tuple(aliases),
-                                      loader_opts=dict(loader_opts or {}), vision=dict(vision or {}), doc=doc)
-        for a in aliases:
-            _ALIASES[a] = name
+        bench = Benchmark(name=name, format=format, task=task, metric=fn, judge=judge if judge is not None else task,
+                          prompt_template=prompt_template, headline=headline, aliases=tuple(aliases),
+                          loader_opts=dict(loader_opts or {}), vision=dict(vision or {}), doc=doc)
+        for n in (name, *aliases):
+            BENCHMARKS.register(n, bench)
         return fn
 
     return deco
@@ -81,15 +81,12 @@ def register_benchmark(name: str, *, format: str, task: str | None, judge: str |
 
 def get_benchmark(name: str) -> Benchmark:
     """The benchmark registered under ``name`` or one of its aliases; the error lists valid names."""
-    key = _ALIASES.get(name, name)
-    if key not in _BENCHMARKS:
-        raise ValueError(f"unknown benchmark {name!r}; valid benchmarks: {', '.join(list_benchmarks())}")
-    return _BENCHMARKS[key]
+    return BENCHMARKS.get(name)
 
 
 def list_benchmarks() -> list[str]:
     """Every registered name and alias, sorted."""
-    return sorted(set(_BENCHMARKS) | set(_ALIASES))
+    return BENCHMARKS.names()
 
 
 # ---- built-in benchmarks ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ import re
 
 from rewards.frames import NORM_1000, ORIGINAL_PIXELS, RESIZED_PIXELS
 from vrft.data.sample import Sample
+from vrft.registry import Registry
 from vrft.tasks import sample_task
 
 FRAME_PHRASES = {
@@ -26,28 +27,26 @@ THINK = ("First think step by step inside <think> </think> tags, then give the f
          "<answer> </answer> tags.")
 ANSWER_ONLY = "Give only the final answer inside <answer> </answer> tags."
 
-TEMPLATES: dict[str, str] = {
-    "default": "{question}\n{format}\n{instruction}",
-    "no_think": "{question}\n{format}\n" + ANSWER_ONLY,
-    "r1": "{question} {format} Output the thinking process in <think> </think> and the final answer "
-          "in <answer> </answer> tags.",
-}
+TEMPLATES: Registry[str] = Registry("prompt template", plural="templates")
+TEMPLATES.register("default", "{question}\n{format}\n{instruction}")
+TEMPLATES.register("no_think", "{question}\n{format}\n" + ANSWER_ONLY)
+TEMPLATES.register("r1", "{question} {format} Output the thinking process in <think> </think> and the final "
+                         "answer in <answer> </answer> tags.")
 PLACEHOLDERS = ("question", "format", "instruction", "frame")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 
-def register_template(name: str, text: str) -> None:
+def register_template(name: str, text: str, *, override: bool = False) -> None:
     check_template(text)
-    TEMPLATES[name] = text
+    TEMPLATES.register(name, text, override=override)
 
 
 def template_text(template: str) -> str:
     """The text of a named template, or the inline text itself; ValueError for an unknown name."""
     if template in TEMPLATES:
-        return TEMPLATES[template]
+        return TEMPLATES.get(template)
     if "{" not in template:
-        raise ValueError(f"unknown prompt template {template!r}; named templates: {sorted(TEMPLATES)} "
-                         "(or write inline text containing {question})")
+        raise ValueError(TEMPLATES.unknown_message(template) + " (or write inline text containing {question})")
     check_template(template)
     return template
 
