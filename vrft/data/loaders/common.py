@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from typing import Any, Callable, Iterable
 
 from PIL import Image
 
 from vrft.data.problems import LoadResult, Problem
 from vrft.data.sample import Sample
+from vrft.tasks.base import SolutionError
+from vrft.tasks.checks import check_box
 
 
 class RowError(ValueError):
@@ -196,35 +197,16 @@ def require_str(row: dict, key: str) -> str:
     return value.strip()
 
 
-_NUM = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-_BOX_RE = re.compile(rf"\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]")
-
-
 def parse_box(value: Any, what: str = "box") -> list[float]:
-    """A valid (x1, y1, x2, y2) box from a list of 4 numbers or a string containing one.
+    """A valid (x1, y1, x2, y2) box from a list of 4 numbers or a string containing one: the
+    grounding tasks' own check (:func:`vrft.tasks.checks.check_box`), as a row error.
 
     Raises RowError for a non-numeric, NaN or infinite value, a wrong length, or x2 <= x1 / y2 <= y1.
     """
-    if isinstance(value, str):
-        m = _BOX_RE.search(value)
-        if not m:
-            raise RowError(f"{what}: no [x1, y1, x2, y2] box found in {value!r}")
-        value = [float(g) for g in m.groups()]
-    if not isinstance(value, (list, tuple)):
-        raise RowError(f"{what} must be a list of 4 numbers, got {type(value).__name__}")
-    if len(value) != 4:
-        raise RowError(f"{what} must have 4 numbers, got {len(value)}")
-    box = []
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise RowError(f"{what} has a non-numeric value {v!r}")
-        if not math.isfinite(v):
-            raise RowError(f"{what} has a non-finite value {v!r}")
-        box.append(float(v))
-    x1, y1, x2, y2 = box
-    if x2 <= x1 or y2 <= y1:
-        raise RowError(f"{what} {_fmt(box)} has no area (needs x2 > x1 and y2 > y1)")
-    return box
+    try:
+        return check_box(value, what)
+    except SolutionError as e:
+        raise RowError(str(e)) from None
 
 
 def xywh_to_xyxy(value: Any, what: str = "bbox") -> list[float]:
