@@ -92,7 +92,9 @@ class MixtureData:
         m = cfg.mixture
         weights = cfg.weights  # normalised
         strategy = build_strategy(m.strategy, names, [weights[n] for n in names], m.floor, m.params)
-        sampler = MixtureSampler({n: datasets[n].samples for n in names}, strategy.weights, batch_size,
+        # The first draws follow the configured weights; the strategy's (floored) weights take over
+        # at its first update.
+        sampler = MixtureSampler({n: datasets[n].samples for n in names}, weights, batch_size,
                                  seed=seed, rank=rank, world_size=world_size)
         return cls(cfg, datasets, sampler, strategy, DifficultyTracker(cfg.difficulty))
 
