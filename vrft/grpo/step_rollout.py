@@ -46,8 +46,9 @@ class StepDraw:
             v = self.t.cfg.rollout.vllm
             self._client = VLLMClient(v.server_url, timeout_s=v.timeout_s)
             self._client.health()  # a wrong URL fails here, naming it
-            if self.t.step:  # resumed: the server starts from the configured weights
-                self.sync_weights()
+            # The server may hold other weights (started from the base model while this run resumed,
+            # or left by an earlier run): it gets this trainer's before the first rollout.
+            self.sync_weights()
         return self._client
 
     def before_update(self) -> None:
