@@ -149,15 +149,19 @@ class Engine:
             out["multi_modal_data"] = mm
         return out
 
-    def generate(self, body: dict) -> dict:
+    @staticmethod
+    def sampling(body: dict):
         from vllm import SamplingParams
 
         p = body.get("params", {})
-        sp = SamplingParams(n=int(body.get("n", 1)), temperature=p.get("temperature", 1.0), top_p=p.get("top_p", 1.0),
-                            top_k=int(p.get("top_k") or 0),
-                            max_tokens=p.get("max_tokens", 64), min_tokens=p.get("min_tokens", 0), logprobs=0,
-                            stop=p.get("stop") or None, include_stop_str_in_output=True, seed=p.get("seed"),
-                            logit_bias={int(k): v for k, v in (p.get("logit_bias") or {}).items()} or None)
+        return SamplingParams(n=int(body.get("n", 1)), temperature=p.get("temperature", 1.0),
+                              top_p=p.get("top_p", 1.0), top_k=int(p.get("top_k") or 0),
+                              max_tokens=p.get("max_tokens", 64), min_tokens=p.get("min_tokens", 0), logprobs=0,
+                              stop=p.get("stop") or None, include_stop_str_in_output=True, seed=p.get("seed"),
+                              logit_bias={int(k): v for k, v in (p.get("logit_bias") or {}).items()} or None)
+
+    def generate(self, body: dict) -> dict:
+        sp = self.sampling(body)
         with self.lock:
             outs = self.llm.generate([self.prompt(r) for r in body["requests"]], sampling_params=sp, use_tqdm=False)
         result = []
@@ -252,8 +256,7 @@ def make_handler(engine: Engine):
     return Handler
 
 
-def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--model", required=True, help="Hugging Face checkpoint folder (the trainer's starting weights)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8765)
@@ -261,10 +264,29 @@ def parse_args(argv=None):
     ap.add_argument("--max-model-len", type=int, default=4096)
     ap.add_argument("--max-images", type=int, default=16)
     ap.add_argument("--max-videos", type=int, default=9)
-    ap.add_argument("--gpu-memory-utilization", type=float, default=None)
+    ap.add_argument("--gpu-memory-utilization", type=float, default=None,
+                    help="GPU: fraction of its memory; CPU: fraction of RAM for the KV cache (small, e.g. 0.1)")
     ap.add_argument("--tensor-parallel-size", type=int, default=1)
     ap.add_argument("--enforce-eager", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+
+
+def argv_of(args: argparse.Namespace) -> list[str]:
+    """The command line that ``parse_args`` turns back into ``args`` (for launchers)."""
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    out = []
+    for action in ap._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or value is None or value is False:
+            continue
+        out += [action.option_strings[0]] + ([] if value is True else [str(value)])
+    return out
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_arguments(ap)
     return ap.parse_args(argv)
 
 
