@@ -1,7 +1,7 @@
 """Bare vLLM ``LLM.generate`` on the requests of scripts/bench_vllm_rollout.py (run by it, in the vLLM
 environment): the same engine settings as vrft's server, media decoded before the clock starts.
 
-    python scripts/bench_vllm_bare.py MODEL BODY.json REPEATS   -> {"seconds": median}
+    python scripts/bench_vllm_bare.py MODEL BODY.json REPEATS   -> {"seconds": median, "tokens": generated}
 """
 
 import json
@@ -23,9 +23,10 @@ def main() -> None:
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        engine.llm.generate(prompts, sampling_params=sp, use_tqdm=False)
+        outs = engine.llm.generate(prompts, sampling_params=sp, use_tqdm=False)
         times.append(time.perf_counter() - t)
-    print(json.dumps({"seconds": statistics.median(times)}))
+    tokens = sum(len(c.token_ids) for o in outs for c in o.outputs)
+    print(json.dumps({"seconds": statistics.median(times), "tokens": tokens}))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from vrft.rollout import HFBackend, VLLMServerBackend, prepare_episode, run_turn
 from vrft.rollout.vllm_client import _encode_media  # noqa: E402
 
 def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
+    fn()  # warm-up (its tokens are counted by the caller)
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -66,6 +66,8 @@ def main() -> None:
     proc, client = start_server(model, work / "server.log")
     try:
         backend = VLLMServerBackend(policy, engine=client)
+        got = sum(len(t.completion) for t in run_turn_loop(backend, policy.processor, eps, args.G, params))
+        assert got == n_tokens, f"vrft's vLLM path generated {got} tokens, expected {n_tokens}"
         t_vrft = timed(lambda: run_turn_loop(backend, policy.processor, eps, args.G, params), args.repeats)
         # Bare vLLM on the very requests vrft sends (dumped as JSON), in the vLLM environment.
         reqs = [backend.request(ep.request([])) for ep in eps]
@@ -79,7 +81,9 @@ def main() -> None:
                                **os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "PYTHONPATH": str(ROOT)})
     if bare.returncode:
         raise SystemExit(bare.stderr[-3000:])
-    t_bare = json.loads(bare.stdout.strip().splitlines()[-1])["seconds"]
+    bare_out = json.loads(bare.stdout.strip().splitlines()[-1])
+    assert bare_out["tokens"] == n_tokens, f"bare vLLM generated {bare_out['tokens']} tokens, expected {n_tokens}"
+    t_bare = bare_out["seconds"]
     t_hf = timed(lambda: run_turn_loop(HFBackend(policy), policy.processor, eps, args.G, params), args.repeats)
     print(json.dumps({"prompts": args.prompts, "G": args.G, "tokens": args.tokens, "generated_tokens": n_tokens,
                       "vrft_vllm_tok_s": round(n_tokens / t_vrft, 1), "bare_vllm_tok_s": round(n_tokens / t_bare, 1),
