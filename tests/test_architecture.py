@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "vrft.registry": {"rewards"},                          # re-exports rewards.name_registry
     "vrft.config": set(_BASE),                             # parses YAML, knows no engine
     "vrft.sysinfo": set(),                                 # process facts for the logs
+    "vrft.serving": set(),                                 # runs in vLLM's environment: no vrft imports
     "vrft.parallel": set(_BASE),                           # backends and collectives: no model code
     "vrft.policy": _BASE | {"vrft.config"},                # a model and its inputs, nothing else
     "vrft.tasks": _BASE | {"vrft.data.sample"},            # task knowledge over the Sample schema (a leaf)

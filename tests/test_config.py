@@ -136,6 +136,7 @@ def test_override_through_a_value_is_an_error():
     (["rollout.top_p=0"], "rollout.top_p"),
     (["rollout.min_new_tokens=100"], "rollout.min_new_tokens"),
     (["rollout.vllm.max_model_len=100"], "rollout.vllm.max_model_len"),
+    (["rollout.backend=vllm"], "rollout.vllm.server_url"),
     (["rollout.vllm.gpu_memory_utilization=1.0"], "rollout.vllm.gpu_memory_utilization"),
     (["train.backend=deepspeed"], "train.deepspeed"),
     (["train.backend=deepspeed", "train.deepspeed.zero_stage=4"], "train.deepspeed.zero_stage"),
@@ -169,7 +170,7 @@ def test_valid_combinations_pass():
         ["algo.mini_batch_size=4", "train.micro_batch_size=2", "train.grad_accum=2"],
         ["algo.gt_injection.enabled=true", "algo.gt_injection.per_group=3", "algo.gt_injection.until_step=10"],
         ["checkpoint.resume=none"], ["checkpoint.resume=null"],
-        ["rollout.backend=vllm"],  # CUDA is checked by the engine, not here
+        ["rollout.backend=vllm", "rollout.vllm.server_url=http://127.0.0.1:8765"],  # reached at the first rollout
     ]
     for overrides in ok:
         config_from_dict({}, overrides, world_size=1)

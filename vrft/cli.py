@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "plot": "Redraw the PNG plots of a run directory.",
     "demo": "Build everything the embedded default needs, train, and print a before/after table.",
     "bench": "Benchmark vrft against TRL's GRPOTrainer.",
+    "vllm-serve": "Start vrft's vLLM rollout server in its own environment (rollout.backend=vllm).",
     "data": "Check a mixture's data: decode every image and video (vrft data check CONFIG).",
 }
 

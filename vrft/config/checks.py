@@ -151,6 +151,9 @@ def _check_rollout(cfg: "Config") -> None:
     _need(r.top_k >= 0, "rollout.top_k", f"must be >= 0 (0 disables), got {r.top_k}")
     _need(r.max_prompt_tokens >= 1, "rollout.max_prompt_tokens", f"must be >= 1, got {r.max_prompt_tokens}")
     v = r.vllm
+    _need(r.backend != "vllm" or bool(v.server_url), "rollout.vllm.server_url",
+          "rollout.backend=vllm needs the server's URL (start it with `vrft vllm-serve --model ...`, docs/vllm.md)")
+    _need(v.timeout_s > 0, "rollout.vllm.timeout_s", f"must be > 0, got {v.timeout_s}")
     _need(0 < v.gpu_memory_utilization < 1, "rollout.vllm.gpu_memory_utilization",
           f"must be in (0, 1), got {v.gpu_memory_utilization}")
     _need(v.tensor_parallel_size >= 1, "rollout.vllm.tensor_parallel_size", f"must be >= 1, got {v.tensor_parallel_size}")

@@ -110,20 +110,33 @@ class DataConfig:
 
 @dataclass
 class VllmConfig:
-    """The colocated vLLM engine (``rollout.backend: vllm``; GPU only)."""
+    """Rollouts through vrft's vLLM server (``rollout.backend: vllm``): a separate process in its own
+    environment (``vrft vllm-serve``, docs/vllm.md); the trainer is its client."""
 
+    server_url: Optional[str] = None
+    """URL of the running server, e.g. ``http://127.0.0.1:8765``; required with rollout.backend: vllm."""
+    timeout_s: float = 600.0
+    """Seconds any one request to the server (a rollout call, a weight update) may take before the run
+    stops with an error naming the URL; a dead server is reported at once."""
+    weight_sync: Literal["broadcast", "file"] = "broadcast"
+    """How the trainer's weights reach the server after every optimizer step: ``broadcast`` over a
+    process group made for the sync (NCCL on GPU, gloo on CPU), or ``file``: one safetensors file in
+    ``sync_dir`` that the server loads (both processes must see that path)."""
+    sync_dir: Optional[str] = None
+    """Folder of the ``file`` weight sync; null: the run directory."""
     gpu_memory_utilization: float = 0.3
-    """Fraction of GPU memory vLLM may take (weights + KV cache), in (0, 1); the trainer uses the rest."""
+    """Server launch setting (``vrft vllm-serve``): fraction of GPU memory vLLM may take, in (0, 1)."""
     sleep_mode: bool = True
-    """Put vLLM to sleep during training steps to give its memory back."""
+    """Reserved for a GPU-sharing server (sleep during the update); not used by the server yet."""
     sleep_level: Literal[1, 2] = 1
-    """1: offload weights to CPU and drop the KV cache; 2: drop the weights too (they are re-synced)."""
+    """Reserved with ``sleep_mode``: 1 offloads the weights, 2 drops them (they are re-synced)."""
     tensor_parallel_size: int = 1
-    """GPUs per vLLM engine."""
+    """Server launch setting: GPUs per vLLM engine."""
     max_model_len: Optional[int] = None
-    """Context length vLLM reserves KV cache for; null: max_prompt_tokens + max_new_tokens."""
+    """Server launch setting: context length vLLM reserves KV cache for; null: max_prompt_tokens +
+    max_new_tokens."""
     enforce_eager: bool = False
-    """Disable CUDA graphs (slower generation, faster start-up, less memory)."""
+    """Server launch setting: disable CUDA graphs (slower generation, faster start-up, less memory)."""
 
 
 @dataclass
@@ -131,8 +144,8 @@ class RolloutConfig:
     """Sampling of completions."""
 
     backend: Literal["hf", "vllm"] = "hf"
-    """hf: ``generate`` on the training model; vllm: a colocated vLLM engine with weight sync
-    (needs CUDA and the ``vllm`` extra, checked when the engine starts)."""
+    """hf: ``generate`` on the training model; vllm: vrft's vLLM server at ``rollout.vllm.server_url``
+    (a separate process, docs/vllm.md), given the new weights after every optimizer step."""
     num_generations: int = 4
     """G: completions sampled per prompt (a group); at least 2 for group-relative advantages."""
     prompts_per_step: int = 2

@@ -1,56 +1,98 @@
 """The rollout of one GRPO step: this rank's prompts drawn from the mixture, G rollouts each through
-the rollout layer (HF on the training model, or a colocated vLLM engine), ground truth injected and
+the rollout layer (HF on the training model, or vrft's vLLM server), ground truth injected and
 scored; samples with undecodable media handled by `data.on_bad_media`."""
 
 from __future__ import annotations
 
+import copy
+import os
+
 import torch
 
-from vrft.grpo.model_setup import resolve_model_path
-from vrft.policy.vllm_generator import VLLMGenerator  # vllm itself is imported only when an engine starts
-from vrft.rollout import DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, RolloutBatch, RolloutCollector
+from vrft.policy.unwrap import strip_parallel, unwrap
+from vrft.rollout import RolloutBatch, RolloutCollector
+from vrft.rollout.vllm_client import VLLMClient
+
+
+def hf_weights(model, full: dict[str, torch.Tensor] | None) -> list[tuple[str, torch.Tensor]]:
+    """(Hugging Face name, full tensor) of every weight the server loads: ``full`` when the backend
+    gathered it (FSDP2 / ZeRO-3), else the unwrapped model's; LoRA adapters merged into a copy
+    (the live model keeps them). vLLM maps the names itself (its Qwen-VL ``hf_to_vllm_mapper``)."""
+    peft = strip_parallel(model)
+    if hasattr(peft, "peft_config"):
+        if full is not None:
+            raise ValueError("rollout.backend=vllm with LoRA on a sharded backend is not supported yet; "
+                             "use train.backend=single or ddp with LoRA")
+        return list(copy.deepcopy(peft).merge_and_unload().state_dict().items())
+    return list((full if full is not None else unwrap(model).state_dict()).items())
 
 
 class StepDraw:
     """One step's scored rollouts of this rank's prompts, with ground-truth injection, on HF or the
-    vLLM engine (created on first use; put to sleep for the update and given the new weights after)."""
+    vLLM server (rank 0 sends it the new weights after every optimizer step)."""
 
     def __init__(self, trainer) -> None:
         self.t = trainer
-        self._engine = None
+        self._client: VLLMClient | None = None
 
     @property
     def external(self) -> bool:
         return self.t.cfg.rollout.backend == "vllm"
 
-    def engine(self):
+    def engine(self) -> VLLMClient | None:
         if not self.external:
             return None
-        if self._engine is None:
-            t = self.t
-            v, r = t.cfg.rollout.vllm, t.cfg.rollout
-            tools = any(d.config.tools.enabled for d in t.data.datasets.values())
-            # A tool loop's sequence grows by observations (crops, clips) up to the loop's limits.
-            added = DEFAULT_MAX_IMAGES if tools else 0
-            self._engine = VLLMGenerator(
-                resolve_model_path(t.cfg, t.info), tokenizer=t.policy.tokenizer, suppress_ids=t.policy.suppress_ids,
-                gpu_memory_utilization=v.gpu_memory_utilization,
-                max_model_len=v.max_model_len or r.max_prompt_tokens + (
-                    DEFAULT_MAX_TOTAL_TOKENS if tools else r.max_new_tokens),
-                max_images=8 + added, max_videos=1 + added, tensor_parallel_size=v.tensor_parallel_size,
-                enforce_eager=v.enforce_eager, sleep_mode=v.sleep_mode, sleep_level=v.sleep_level,
-                seed=t.cfg.train.seed + t.info.rank)
-            if t.step:  # resumed: the engine starts from the configured weights
-                self._engine.sync_weights(t.policy.model)
-        return self._engine
+        if self._client is None:
+            v = self.t.cfg.rollout.vllm
+            self._client = VLLMClient(v.server_url, timeout_s=v.timeout_s)
+            self._client.health()  # a wrong URL fails here, naming it
+            # The server may hold other weights (started from the base model while this run resumed,
+            # or left by an earlier run): it gets this trainer's before the first rollout.
+            self.sync_weights()
+        return self._client
 
     def before_update(self) -> None:
-        if self.external:
-            self.engine().sleep()
+        pass  # a GPU-sharing server would sleep here (rollout.vllm.sleep_mode: not built yet)
 
     def after_update(self) -> None:
         if self.external:
-            self.engine().sync_weights(self.t.policy.model)
+            self.sync_weights()
+
+    def sync_weights(self) -> None:
+        """Full weights (gathered from shards / partitions by every rank; LoRA merged) to the server
+        from rank 0, by broadcast or through one shared safetensors file (``rollout.vllm.weight_sync``)."""
+        t = self.t
+        full = t.backend.full_state_dict()  # a collective on sharded backends: every rank calls it
+        if not t.info.is_main:
+            return
+        named = hf_weights(t.policy.model, full)
+        v = t.cfg.rollout.vllm
+        if v.weight_sync == "file":
+            folder = v.sync_dir or t.run_dir
+            os.makedirs(folder, exist_ok=True)
+            self.engine().push_weights_file(named, os.path.join(folder, "vllm_sync.safetensors"))
+        else:
+            self.engine().push_weights(named)
+
+    @staticmethod
+    def gap_metrics(old: list[torch.Tensor] | None, batch: RolloutBatch) -> dict[str, float]:
+        """``rollout/logprob_gap``: mean |sampler - trainer| log-prob over the sampled tokens (injected
+        ground truth and observation tokens excluded); ``rollout/logprob_gap_max`` the largest."""
+        if old is None:
+            return {}
+        gaps = []
+        for o, s, c in zip(old, batch.sampler_logprobs, batch.completions):
+            if s is None:
+                continue
+            n = min(len(o), len(s))
+            mask = getattr(c, "loss_mask", None)
+            keep = mask[:n].bool() if mask is not None else torch.ones(n, dtype=torch.bool)
+            gaps.append((o[:n].float().cpu() - s[:n].float().cpu()).abs()[keep])
+        if not gaps:
+            return {}
+        g = torch.cat(gaps)
+        return {"rollout/logprob_gap": float(g.mean()) if g.numel() else 0.0,
+                "rollout/logprob_gap_max": float(g.max()) if g.numel() else 0.0}
 
     def inject_count(self) -> int:
         gt, t = self.t.cfg.algo.gt_injection, self.t

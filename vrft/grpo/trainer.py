@@ -134,6 +134,8 @@ class GRPOTrainer:
         metrics = policy_update(self.policy, batch, adv_B, loss_mask_B, backend, self.update_settings,
                                 old_logps=old, ref_logps=ref, is_weights=is_weights)
         self.draws.after_update()
+        if external:
+            metrics.update(self.draws.gap_metrics(old, batch))  # rollout/logprob_gap: sampler vs trainer
         t_train = time.time() - t1
         self._check_finite(metrics)
         # The data side learns from every group drawn on every rank (dropped ones inform difficulty).

@@ -5,7 +5,7 @@ generation backends (HF, vLLM, scripted), RolloutBatch, ground-truth injection a
     batch = RolloutCollector(policy, configs, rewards).collect(samples, n=8, params=params, generator=g)
 """
 
-from vrft.rollout.backends import BACKENDS, GenerationBackend, HFBackend, Lockstep, TurnRequest, VLLMBackend
+from vrft.rollout.backends import BACKENDS, GenerationBackend, HFBackend, Lockstep, TurnRequest, VLLMServerBackend
 from vrft.rollout.batch import RolloutBatch, group_has_signal
 from vrft.rollout.collector import RolloutCollector, batch_from_trajectories, trajectory_inputs, trajectory_logprobs
 from vrft.rollout.episode import (
@@ -20,7 +20,7 @@ from vrft.rollout.trajectory import FINISH_REASONS, TRUNCATED, Trajectory
 __all__ = [
     "BACKENDS", "DEFAULT_MAX_IMAGES", "DEFAULT_MAX_TOTAL_TOKENS", "Episode", "FINISH_REASONS", "GenerationBackend",
     "HFBackend", "Lockstep", "RolloutBatch", "RolloutCollector", "ScriptedBackend", "TRUNCATED", "Trajectory",
-    "TurnRequest", "VLLMBackend", "batch_from_trajectories", "encode_sample", "episode_for_prompt",
+    "TurnRequest", "VLLMServerBackend", "batch_from_trajectories", "encode_sample", "episode_for_prompt",
     "ground_truth_tokens", "group_has_signal", "inject_ground_truth", "prepare_episode", "reward_context",
     "run_turn_loop", "score_rollouts", "trajectory_inputs", "trajectory_logprobs", "trajectory_reward_context",
 ]

@@ -12,10 +12,12 @@ is passed down so the decode steps inside a call stay matched too.
 Backends are chosen by name (``BACKENDS.get("hf")(policy, engine=...)``):
 
 - ``hf``: generation with the training model itself (:meth:`vrft.policy.policy.Policy.generate`);
-- ``vllm``: the colocated :class:`vrft.policy.vllm_generator.VLLMGenerator` (GPU only). Each request
-  goes as its chat text so far with the media in placeholder order (the prompt's images, then every
-  crop the tools returned; the prompt's video, then every clip). vLLM re-tokenizes that text, so the
-  trainer scores every trajectory with its own tokens (old log-probs + truncated importance sampling);
+- ``vllm``: vrft's vLLM server (:mod:`vrft.serving.vllm_server`, its own process and environment),
+  through :class:`vrft.rollout.vllm_client.VLLMClient`. Each request goes as its chat text so far
+  with the media in placeholder order (the prompt's images, then every crop the tools returned; the
+  prompt's video, then every clip); a multi-turn episode goes turn by turn (vLLM's prefix cache keeps
+  later turns cheap). vLLM re-tokenizes that text, so the trainer scores every trajectory with its
+  own tokens (old log-probs + truncated importance sampling);
 - ``scripted``: :class:`vrft.rollout.scripted.ScriptedBackend` (tests, debugging).
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol, Sequence
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -95,33 +98,54 @@ class HFBackend:
 
 
 @BACKENDS.register("vllm")
-class VLLMBackend:
-    """The colocated vLLM engine; not collective with the training ranks (``lockstep`` unused)."""
+class VLLMServerBackend:
+    """Rollouts through vrft's vLLM server (:mod:`vrft.serving.vllm_server`, its own process); not
+    collective with the training ranks (``lockstep`` unused)."""
 
     collective = False
 
     def __init__(self, policy=None, *, engine=None, **_unused) -> None:
-        """engine: a :class:`VLLMGenerator` (anything with its ``generate(prompts, n, params, media)``)."""
+        """engine: a :class:`vrft.rollout.vllm_client.VLLMClient` (``rollout.backend: vllm`` makes it)."""
         if engine is None:
-            raise ValueError("rollout backend 'vllm' needs the vLLM engine (rollout.backend: vllm creates it)")
-        self.engine = engine
+            raise ValueError("rollout backend 'vllm' needs a vLLM server client (set rollout.vllm.server_url)")
+        self.engine, self.policy = engine, policy
+        self.tokenizer = policy.tokenizer
+        self.logit_bias = {int(i): -100.0 for i in policy.suppress_ids.tolist()}  # no vision special tokens
 
     @staticmethod
-    def media(request: TurnRequest) -> dict:
-        """The request's images and video clips in the order their placeholders appear."""
-        return {"image": list(request.images), "video": [v.frames for v in request.videos] or None}
+    def request(request: TurnRequest) -> dict:
+        """The chat text so far with its images and clips (HWC / THWC uint8) in placeholder order."""
+        return {"prompt": request.inputs.text,
+                "images": [np.asarray(im.convert("RGB"), dtype=np.uint8) for im in request.images],
+                "videos": [v.frames.permute(0, 2, 3, 1).to(torch.uint8).numpy() for v in request.videos],
+                "video_fps": [float(v.sample_fps) for v in request.videos]}
+
+    def params(self, params: SamplingParams, stop: Sequence[str], generator: torch.Generator | None) -> dict:
+        seed = None if generator is None else int(torch.randint(0, 2**31 - 1, (), generator=generator,
+                                                                device=generator.device))
+        return {"temperature": params.temperature, "top_p": params.top_p, "top_k": params.top_k,
+                "max_tokens": params.max_new_tokens, "min_tokens": params.min_new_tokens,
+                "stop": list(dict.fromkeys([*params.stop, *stop])), "logit_bias": self.logit_bias, "seed": seed}
+
+    def completion(self, k: int, out: dict) -> Completion:
+        ids = torch.tensor(out["token_ids"], dtype=torch.long)
+        eos = self.tokenizer.eos_token_id
+        finished = "length" if out["finish_reason"] == "length" else (
+            "eos" if len(ids) and int(ids[-1]) == eos else "stop")
+        text_ids = ids[:-1] if finished == "eos" else ids
+        return Completion(k, ids, torch.tensor(out["logprobs"], dtype=torch.float32),
+                          self.tokenizer.decode(text_ids), finished)
 
     def generate(self, requests, n, params, *, generator=None, lockstep=None):
-        # One engine call per distinct stop set (plain and tool prompts stop differently), in order.
+        # One server call per distinct stop set (plain and tool prompts stop differently), in order.
         out: list[Completion | None] = [None] * (len(requests) * n)
         groups: dict[tuple, list[int]] = {}
         for k, r in enumerate(requests):
             groups.setdefault(tuple(r.stop), []).append(k)
         for stop, idx in groups.items():
-            p = replace(params, stop=list(dict.fromkeys([*params.stop, *stop])))
-            comps = self.engine.generate([requests[k].inputs for k in idx], n, p,
-                                         [self.media(requests[k]) for k in idx])
-            for j, c in enumerate(comps):
-                k = idx[j // n]
-                out[k * n + j % n] = replace(c, prompt_index=k)
+            answers = self.engine.generate([self.request(requests[k]) for k in idx], n,
+                                           self.params(params, stop, generator))
+            for k, comps in zip(idx, answers):
+                for j, c in enumerate(comps):
+                    out[k * n + j] = self.completion(k, c)
         return out

@@ -1,0 +1,1 @@
+"""vrft code that runs in other environments (the vLLM rollout server): imports nothing of vrft."""
