@@ -34,6 +34,33 @@ class GtInjectionConfig:
 
 
 @dataclass
+class OffPolicyConfig:
+    """How rows the policy did not sample (injected ground truth: expert rows) are trained
+    (vrft.grpo.offpolicy; docs/algorithms.md)."""
+
+    expert_form: str = "luffy"
+    """Objective of expert rows (registry name): luffy (-A * p/(p+gamma), no clip) | none (-A * log p)
+    | chord (mu-weighted SFT with token weight p(1-p)) | sft (mu-weighted plain SFT)."""
+    gamma: float = 0.1
+    """gamma of LUFFY's policy shaping p/(p+gamma), > 0."""
+    expert_advantage: str = "relative"
+    """Advantage of an expert row (registry name): relative (its reward against the sampled rows'
+    mean and std, clipped to +-expert_advantage_cap) | fixed (expert_advantage_value)."""
+    expert_advantage_cap: float = 3.0
+    """Bound of the relative expert advantage (reached when the sampled rows all scored the same)."""
+    expert_advantage_value: float = 1.0
+    """The fixed expert advantage."""
+    chord_mu_peak: float = 0.1
+    """CHORD: peak of the global SFT coefficient mu, in [0, 1]."""
+    chord_mu_valley: float = 0.1
+    """CHORD: value of mu after the decay, in [0, 1]."""
+    chord_mu_warmup_steps: int = 0
+    """CHORD: steps of linear warm-up of mu from 0 to chord_mu_peak."""
+    chord_mu_decay_steps: int = 0
+    """CHORD: steps of cosine decay of mu from peak to valley after the warm-up."""
+
+
+@dataclass
 class WarmupStageConfig:
     """One stage of the supervised warm-up's curriculum."""
 
@@ -73,6 +100,8 @@ class AlgoConfig:
     """Dynamic sampling settings."""
     gt_injection: GtInjectionConfig = field(default_factory=GtInjectionConfig)
     """Ground-truth injection settings."""
+    offpolicy: OffPolicyConfig = field(default_factory=OffPolicyConfig)
+    """How expert (injected) rows are trained: objective form, advantage rule, CHORD schedule."""
     is_cap: float = 2.0
     """Cap C of the truncated importance weights min(pi_trainer / pi_sampler, C) that correct for
     vLLM sampling (used with rollout.backend: vllm)."""
