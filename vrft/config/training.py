@@ -61,6 +61,19 @@ class OffPolicyConfig:
 
 
 @dataclass
+class ReliftConfig:
+    """ReLIFT: questions whose whole sampled group failed are collected and trained on by
+    supervised steps on their ground truth, interleaved with the RL steps (docs/algorithms.md)."""
+
+    enabled: bool = False
+    """Turn ReLIFT on."""
+    batch_size: int = 8
+    """Collected questions per supervised step (over all ranks); at least the number of ranks."""
+    fail_threshold: float = 0.0
+    """A group failed when every sampled reward is at most this."""
+
+
+@dataclass
 class WarmupStageConfig:
     """One stage of the supervised warm-up's curriculum."""
 
@@ -75,7 +88,8 @@ class AlgoConfig:
     """The RL algorithm: advantages, loss, clipping, KL, updates per batch."""
 
     advantage: str = "grpo"
-    """Advantage estimator (registry name): grpo | dr_grpo | batch_std | rloo, or a registered plugin."""
+    """Advantage estimator (registry name): grpo | dr_grpo | batch_std | rloo | raft (best of
+    the group: reward-ranked fine-tuning), or a registered plugin."""
     loss: str = "dapo"
     """Policy loss (registry name): grpo (sequence mean) | dapo (token mean over the global token
     count) | dr_grpo (constant normaliser) | gspo (sequence-level ratio)."""
@@ -102,6 +116,8 @@ class AlgoConfig:
     """Ground-truth injection settings."""
     offpolicy: OffPolicyConfig = field(default_factory=OffPolicyConfig)
     """How expert (injected) rows are trained: objective form, advantage rule, CHORD schedule."""
+    relift: ReliftConfig = field(default_factory=ReliftConfig)
+    """ReLIFT settings."""
     is_cap: float = 2.0
     """Cap C of the truncated importance weights min(pi_trainer / pi_sampler, C) that correct for
     vLLM sampling (used with rollout.backend: vllm)."""

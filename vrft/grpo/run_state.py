@@ -23,7 +23,8 @@ def resume_path(cfg):
 
 def shared_state(trainer) -> dict:
     return {"step": trainer.step, "nonfinite": trainer.nonfinite, "data": trainer.data.state_dict(),
-            "reward_errors": trainer.rewards.n_errored, "rewards_scored": trainer.rewards.n_scored}
+            "reward_errors": trainer.rewards.n_errored, "rewards_scored": trainer.rewards.n_scored,
+            "relift": trainer.relift.state_dict()}
 
 
 def save_run(trainer) -> None:
@@ -56,6 +57,8 @@ def restore_run(trainer, path) -> bool:
     trainer.step, trainer.nonfinite = st["step"], st["nonfinite"]
     trainer.data.load_state_dict(st["data"])
     trainer.rewards.n_errored, trainer.rewards.n_scored = st["reward_errors"], st["rewards_scored"]
+    if "relift" in st:  # checkpoints from before ReLIFT have none
+        trainer.relift.load_state_dict(st["relift"])
     if loaded.rank_state is not None:
         trainer.generator.set_state(loaded.rank_state["generator"])
     return bool(loaded.rng_restored)

@@ -37,6 +37,7 @@ from vrft.grpo.heldout import evaluate_heldout
 from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
 from vrft.grpo.offpolicy.recipe import OffPolicy, behaviour_logps
+from vrft.grpo.offpolicy.relift import Relift
 from vrft.grpo.phases import plots_and_replicas, run_warmup
 from vrft.grpo.rank_log import RankLog
 from vrft.grpo.run_log import RunLogger
@@ -81,6 +82,7 @@ class GRPOTrainer:
                                                self.batching.grad_accum)
         self.bad_media = BadMediaLog(cfg.data.on_bad_media, self.run_dir, rank=info.rank)
         self.offpolicy = OffPolicy(cfg.algo)  # how rows the policy did not sample are trained
+        self.relift = Relift(cfg.algo.relift)  # supervised steps on questions whole groups failed
         self.rewards = RewardRunner(config=RunnerConfig(on_error=cfg.algo.reward_on_error,
                                                         max_error_rate=cfg.algo.reward_error_rate_max))
         # Each rank samples its own completions: its generator lives on the sampling device.
@@ -137,6 +139,7 @@ class GRPOTrainer:
         settings = replace(self.update_settings, **self.offpolicy.update_fields(self.step))
         metrics = policy_update(self.policy, batch, adv_B, loss_mask_B, backend, settings,
                                 old_logps=old, ref_logps=ref, is_weights=is_weights)
+        metrics.update(self.relift.after_step(self, batch))
         self.draws.after_update()
         t_train = time.time() - t1
         self._check_finite(metrics)
