@@ -30,7 +30,7 @@ from vrft.config.sections import (
 )
 from vrft.config.training import (
     AlgoConfig, CheckpointConfig, DynamicSamplingConfig, EvalConfig, GtInjectionConfig, LogConfig, OffPolicyConfig,
-    ReliftConfig, TrainConfig,
+    ReliftConfig, RemixConfig, TrainConfig,
 )
 from vrft.config.typed import ConfigError, apply_overrides, build, field_docs, iter_fields, parse_override
 from vrft.config.typed import describe as _describe
@@ -38,7 +38,7 @@ from vrft.registry import Registry
 
 __all__ = [
     "AlgoConfig", "Batching", "CheckpointConfig", "Config", "ConfigError", "DataConfig",
-    "DynamicSamplingConfig", "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig", "OffPolicyConfig", "ReliftConfig",
+    "DynamicSamplingConfig", "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig", "OffPolicyConfig", "ReliftConfig", "RemixConfig",
     "RolloutConfig", "TINY_FAMILIES", "TINY_PREFIX", "TinySize", "TrainConfig", "VllmConfig",
     "apply_overrides", "check_names", "check_tiny", "config_from_dict", "describe", "field_docs",
     "iter_fields", "load_config", "parse_override", "resolve_batching", "save_config", "to_dict", "to_yaml",

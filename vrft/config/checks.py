@@ -197,6 +197,7 @@ def _check_algo(cfg: "Config") -> None:
     for key in ("chord_mu_warmup_steps", "chord_mu_decay_steps"):
         _need(getattr(op, key) >= 0, f"algo.offpolicy.{key}", f"must be >= 0, got {getattr(op, key)}")
     _need(a.relift.batch_size >= 1, "algo.relift.batch_size", f"must be >= 1, got {a.relift.batch_size}")
+    _need(a.remix.buffer_steps >= 0, "algo.remix.buffer_steps", f"must be >= 0, got {a.remix.buffer_steps}")
     _need(a.is_cap >= 1, "algo.is_cap", f"must be >= 1 (a cap below 1 shrinks every weight), got {a.is_cap}")
     _need(0 <= a.reward_error_rate_max <= 1, "algo.reward_error_rate_max",
           f"must be in [0, 1], got {a.reward_error_rate_max}")

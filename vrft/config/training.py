@@ -74,6 +74,21 @@ class ReliftConfig:
 
 
 @dataclass
+class RemixConfig:
+    """Replay of recent steps' rollouts as off-policy rows with their stored behaviour log-probs
+    (the buffer part of ReMix; docs/algorithms.md)."""
+
+    enabled: bool = False
+    """Turn replay on."""
+    buffer_steps: int = 1
+    """How many previous steps' rollouts each step trains on besides its own (each rollout is used
+    in 1 + buffer_steps updates)."""
+    until_step: Optional[int] = None
+    """Policy reincarnation: from this training step on the buffer is dropped and training is
+    on-policy; null: replay for the whole run."""
+
+
+@dataclass
 class WarmupStageConfig:
     """One stage of the supervised warm-up's curriculum."""
 
@@ -118,6 +133,8 @@ class AlgoConfig:
     """How expert (injected) rows are trained: objective form, advantage rule, CHORD schedule."""
     relift: ReliftConfig = field(default_factory=ReliftConfig)
     """ReLIFT settings."""
+    remix: RemixConfig = field(default_factory=RemixConfig)
+    """Replay buffer (ReMix) settings."""
     is_cap: float = 2.0
     """Cap C of the truncated importance weights min(pi_trainer / pi_sampler, C) that correct for
     vLLM sampling (used with rollout.backend: vllm)."""

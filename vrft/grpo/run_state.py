@@ -39,7 +39,8 @@ def save_run(trainer) -> None:
 
     optimizer, scheduler = backend.checkpoint_objects()
     save_checkpoint(trainer.run_dir, trainer.step, save_model=save_model, optimizer=optimizer, scheduler=scheduler,
-                    extra_state=shared_state(trainer), rank_state={"generator": trainer.generator.get_state()},
+                    extra_state=shared_state(trainer), rank_state={"generator": trainer.generator.get_state(),
+                                                          "replay": trainer.replay.state_dict()},
                     rank=info.rank, world_size=info.world, barrier=(lambda: barrier(info)) if info.enabled else None,
                     keep_last=cfg.checkpoint.keep_last, sharded_optimizer=backend.sharded_optimizer)
 
@@ -61,6 +62,8 @@ def restore_run(trainer, path) -> bool:
         trainer.relift.load_state_dict(st["relift"])
     if loaded.rank_state is not None:
         trainer.generator.set_state(loaded.rank_state["generator"])
+        if "replay" in loaded.rank_state:  # each rank's own replayed rows
+            trainer.replay.load_state_dict(loaded.rank_state["replay"])
     return bool(loaded.rng_restored)
 
 

@@ -38,6 +38,7 @@ from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
 from vrft.grpo.offpolicy.recipe import OffPolicy, behaviour_logps
 from vrft.grpo.offpolicy.relift import Relift
+from vrft.grpo.offpolicy.remix import Replay
 from vrft.grpo.phases import plots_and_replicas, run_warmup
 from vrft.grpo.rank_log import RankLog
 from vrft.grpo.run_log import RunLogger
@@ -83,6 +84,7 @@ class GRPOTrainer:
         self.bad_media = BadMediaLog(cfg.data.on_bad_media, self.run_dir, rank=info.rank)
         self.offpolicy = OffPolicy(cfg.algo)  # how rows the policy did not sample are trained
         self.relift = Relift(cfg.algo.relift)  # supervised steps on questions whole groups failed
+        self.replay = Replay(cfg.algo.remix)  # recent rollouts replayed as old rows
         self.rewards = RewardRunner(config=RunnerConfig(on_error=cfg.algo.reward_on_error,
                                                         max_error_rate=cfg.algo.reward_error_rate_max))
         # Each rank samples its own completions: its generator lives on the sampling device.
@@ -126,19 +128,24 @@ class GRPOTrainer:
             loss_mask_B = loss_mask_B * torch.tensor([r not in TRUNCATED for r in batch.finish_reasons]).float()
         old, is_weights = None, None
         external = self.draws.external
-        if cfg.algo.mu > 1 or external:  # old log-probs only when the policy moves, or another engine sampled
+        # old log-probs only when the policy moves, another engine sampled, or the rows will be replayed
+        if cfg.algo.mu > 1 or external or self.replay.active(self.step + 1):
             old = self._logprobs(self.policy, batch)
         if external:
             self.draws.before_update()
             # Truncated importance sampling: the engine's log-probs differ from the trainer's.
             is_weights = [truncated_is_weights(o, s if s is not None else o, cap=cfg.algo.is_cap)
                           for o, s in zip(old, batch.sampler_logprobs)]
-        old = behaviour_logps(batch, old)  # stored log-probs for rows an older policy sampled
-        ref = self._logprobs(self.reference, batch) if self.reference is not None else None
+        behaviour = old
+        train, adv_T, mask_T, old, is_weights = self.replay.mix(self.step, batch, adv_B, loss_mask_B, old,
+                                                                is_weights)
+        old = behaviour_logps(train, old)  # stored log-probs for rows an older policy sampled
+        ref = self._logprobs(self.reference, train) if self.reference is not None else None
         t1 = time.time()
         settings = replace(self.update_settings, **self.offpolicy.update_fields(self.step))
-        metrics = policy_update(self.policy, batch, adv_B, loss_mask_B, backend, settings,
+        metrics = policy_update(self.policy, train, adv_T, mask_T, backend, settings,
                                 old_logps=old, ref_logps=ref, is_weights=is_weights)
+        metrics.update(self.replay.store(self.step, batch, adv_B, loss_mask_B, behaviour))
         metrics.update(self.relift.after_step(self, batch))
         self.draws.after_update()
         t_train = time.time() - t1
