@@ -2,7 +2,9 @@
 a tiny random model never samples a parseable answer, so GRPO's groups are all 0 and it learns
 nothing; with one expert row per group (LUFFY form) the same run (same seed and steps) answers in
 the format after 60 steps. Measured (scripts/bench_offpolicy.py, docs/algorithms.md): held-out
-unparseable rate 1.0 -> 0.0 and accuracy 0.0 -> 0.21 for seeds 0 and 1, about 50 s per run."""
+unparseable rate 1.0 -> 0.0 and accuracy 0.0 -> 0.21 (one colour always answered) for seeds 0, 1
+and 2. The test took 8 min 45 s on the shared 2-core machine under a load of about 7 (fresh cache:
+the synthetic data is generated first)."""
 
 from __future__ import annotations
 
