@@ -94,13 +94,19 @@ def test_two_ranks_draw_identical_global_batches_with_difficulty_skipping(run_ov
     assert r0[-1]["metrics"]["difficulty/skipped"] > 0, "the test needs difficulty skipping to happen"
 
 
+OFFPOLICY = {"algo.offpolicy.expert_form": "chord", "algo.relift.enabled": "true", "algo.relift.batch_size": 3,
+             "algo.relift.fail_threshold": 0.5, "algo.remix.enabled": "true", "algo.remix.buffer_steps": 1}
+
+
 @pytest.mark.slow
 @pytest.mark.multiproc
-def test_kill_and_resume_two_process_ddp_is_bitwise_exact(run_overrides, small_mixture, tmp_path):
+@pytest.mark.parametrize("recipe", [{}, OFFPOLICY], ids=["luffy", "chord+relift+replay"])
+def test_kill_and_resume_two_process_ddp_is_bitwise_exact(run_overrides, small_mixture, tmp_path, recipe):
+    """With the off-policy recipes too: ReLIFT's global buffer and SFT step, each rank's replay buffer."""
     mix = _mixture_with_difficulty(small_mixture, tmp_path / "mix.yaml")
     common = {"data.config": mix, "train.steps": 6, "train.backend": "ddp", "log.per_rank": "true",
               "eval.at_start": "false", "eval.at_end": "false", "log.plots": "false",
-              "algo.gt_injection.prob": 0.5, "rollout.temperature": 1.0}
+              "algo.gt_injection.prob": 0.5, "rollout.temperature": 1.0, **recipe}
     _torchrun(run_overrides(**common, **{"log.run_dir": tmp_path / "straight"}))
     killed = run_overrides(**common, **{"log.run_dir": tmp_path / "killed", "checkpoint.every": 3})
     first = _torchrun(killed, {"VRFT_FAULT_KILL_AT_STEP": "3"}, check=False)
@@ -115,3 +121,6 @@ def test_kill_and_resume_two_process_ddp_is_bitwise_exact(run_overrides, small_m
             b_m = {k: v for k, v in b["metrics"].items() if not k.startswith("perf/")}
             assert (a["prompts"], a["rewards"], a_m) == (b["prompts"], b["rewards"], b_m), \
                 f"rank {rank} step {a['step']} differs after the restart"
+        if recipe:  # the recipes ran: an interleaved SFT step, replayed rows
+            assert any(r["metrics"].get("relift/sft_steps", 0) > 0 for r in straight)
+            assert any(r["metrics"].get("remix/buffer_rows", 0) > 0 for r in straight)

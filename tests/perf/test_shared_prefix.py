@@ -165,7 +165,7 @@ def test_policy_update_packed_equals_unpacked(tiny_model_dir, media_dir):
         b = len(toks)
         batch = RolloutBatch(samples=[None] * len(prompts), prompts=prompts, seq_prompt=seq, completions=toks,
                              sampler_logprobs=[None] * b, texts=[""] * b, finish_reasons=["length"] * b,
-                             injected=[False] * b)
+                             behaviour=["policy"] * b)
         adv = torch.linspace(-1.0, 1.0, b)
         before = {n: p.detach().clone() for n, p in policy.model.named_parameters()}
         backend = build_backend("single", DistInfo())

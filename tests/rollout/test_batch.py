@@ -21,7 +21,7 @@ def _batch(tag: str, p: int = 2, g: int = 3, cls=WithNewFields) -> RolloutBatch:
     return cls(samples=[f"{tag}s{k}" for k in range(p)], prompts=[f"{tag}p{k}" for k in range(p)],
                seq_prompt=[i // g for i in range(b)], completions=[torch.tensor([i]) for i in range(b)],
                sampler_logprobs=[None] * b, texts=[f"{tag}{i}" for i in range(b)], finish_reasons=["eos"] * b,
-               injected=[False] * b, contexts=[f"{tag}c{i}" for i in range(b)], traces=[], multi_turn=[False] * p,
+               behaviour=["policy"] * b, contexts=[f"{tag}c{i}" for i in range(b)], traces=[], multi_turn=[False] * p,
                rewards=torch.arange(b, dtype=torch.float), valid=torch.ones(b, dtype=torch.bool),
                components={tag: torch.arange(b, dtype=torch.float)},
                row_note=[f"{tag}n{i}" for i in range(b)], prompt_note=[f"{tag}q{k}" for k in range(p)],

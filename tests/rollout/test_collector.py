@@ -45,6 +45,7 @@ def test_plain_and_tool_prompts_in_one_loop_with_ground_truth_injected_once(poli
     assert backend.calls == [(2, 3), (1, 1)]  # both kinds together; then the one tool call's next turn
     assert calls == ["plain/0", "tool/0"]  # once per prompt, for both kinds
     assert batch.injected == [False, False, True, False, False, True] and batch.multi_turn == [False, True]
+    assert batch.behaviour == ["policy", "policy", "expert"] * 2 and batch.behaviour_logprobs == [None] * 6
     for i, (sample, p) in ((2, (samples[0], 0)), (5, (samples[1], 1))):
         ids, text = ground_truth_tokens(policy, sample, batch.prompts[p], collector.configs[sample.dataset])
         assert torch.equal(batch.completions[i], ids) and batch.texts[i] == text == batch.traces[i]

@@ -29,7 +29,8 @@ from vrft.config.sections import (
     TINY_FAMILIES, TINY_PREFIX, DataConfig, LoraConfig, ModelConfig, RolloutConfig, TinySize, VllmConfig,
 )
 from vrft.config.training import (
-    AlgoConfig, CheckpointConfig, DynamicSamplingConfig, EvalConfig, GtInjectionConfig, LogConfig, TrainConfig,
+    AlgoConfig, CheckpointConfig, DynamicSamplingConfig, EvalConfig, GtInjectionConfig, LogConfig, OffPolicyConfig,
+    ReliftConfig, RemixConfig, TrainConfig,
 )
 from vrft.config.typed import ConfigError, apply_overrides, build, field_docs, iter_fields, parse_override
 from vrft.config.typed import describe as _describe
@@ -37,7 +38,7 @@ from vrft.registry import Registry
 
 __all__ = [
     "AlgoConfig", "Batching", "CheckpointConfig", "Config", "ConfigError", "DataConfig",
-    "DynamicSamplingConfig", "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig",
+    "DynamicSamplingConfig", "EvalConfig", "GtInjectionConfig", "LogConfig", "LoraConfig", "ModelConfig", "OffPolicyConfig", "ReliftConfig", "RemixConfig",
     "RolloutConfig", "TINY_FAMILIES", "TINY_PREFIX", "TinySize", "TrainConfig", "VllmConfig",
     "apply_overrides", "check_names", "check_tiny", "config_from_dict", "describe", "field_docs",
     "iter_fields", "load_config", "parse_override", "resolve_batching", "save_config", "to_dict", "to_yaml",

@@ -191,6 +191,16 @@ def _check_algo(cfg: "Config") -> None:
     _need(0 <= gt.prob <= 1, "algo.gt_injection.prob", f"must be in [0, 1], got {gt.prob}")
     _need(gt.until_step is None or gt.until_step >= 0, "algo.gt_injection.until_step",
           f"must be >= 0 or null, got {gt.until_step}")
+    op = a.offpolicy
+    _need(op.gamma > 0, "algo.offpolicy.gamma", f"must be > 0 (LUFFY uses 0.1), got {op.gamma}")
+    _need(op.expert_advantage_cap > 0, "algo.offpolicy.expert_advantage_cap",
+          f"must be > 0, got {op.expert_advantage_cap}")
+    for key in ("chord_mu_peak", "chord_mu_valley"):
+        _need(0 <= getattr(op, key) <= 1, f"algo.offpolicy.{key}", f"must be in [0, 1], got {getattr(op, key)}")
+    for key in ("chord_mu_warmup_steps", "chord_mu_decay_steps"):
+        _need(getattr(op, key) >= 0, f"algo.offpolicy.{key}", f"must be >= 0, got {getattr(op, key)}")
+    _need(a.relift.batch_size >= 1, "algo.relift.batch_size", f"must be >= 1, got {a.relift.batch_size}")
+    _need(a.remix.buffer_steps >= 0, "algo.remix.buffer_steps", f"must be >= 0, got {a.remix.buffer_steps}")
     _need(a.is_cap >= 1, "algo.is_cap", f"must be >= 1 (a cap below 1 shrinks every weight), got {a.is_cap}")
     _need(0 <= a.reward_error_rate_max <= 1, "algo.reward_error_rate_max",
           f"must be in [0, 1], got {a.reward_error_rate_max}")

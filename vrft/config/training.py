@@ -34,6 +34,61 @@ class GtInjectionConfig:
 
 
 @dataclass
+class OffPolicyConfig:
+    """How rows the policy did not sample (injected ground truth: expert rows) are trained
+    (vrft.grpo.offpolicy; docs/algorithms.md)."""
+
+    expert_form: str = "luffy"
+    """Objective of expert rows (registry name): luffy (-A * p/(p+gamma), no clip) | none (-A * log p)
+    | chord (mu-weighted SFT with token weight p(1-p)) | sft (mu-weighted plain SFT)."""
+    gamma: float = 0.1
+    """gamma of LUFFY's policy shaping p/(p+gamma), > 0."""
+    expert_advantage: str = "relative"
+    """Advantage of an expert row (registry name): relative (its reward against the sampled rows'
+    mean and std, clipped to +-expert_advantage_cap) | fixed (expert_advantage_value)."""
+    expert_advantage_cap: float = 3.0
+    """Bound of the relative expert advantage (reached when the sampled rows all scored the same)."""
+    expert_advantage_value: float = 1.0
+    """The fixed expert advantage."""
+    chord_mu_peak: float = 0.1
+    """CHORD: peak of the global SFT coefficient mu, in [0, 1]."""
+    chord_mu_valley: float = 0.1
+    """CHORD: value of mu after the decay, in [0, 1]."""
+    chord_mu_warmup_steps: int = 0
+    """CHORD: steps of linear warm-up of mu from 0 to chord_mu_peak."""
+    chord_mu_decay_steps: int = 0
+    """CHORD: steps of cosine decay of mu from peak to valley after the warm-up."""
+
+
+@dataclass
+class ReliftConfig:
+    """ReLIFT: questions whose whole sampled group failed are collected and trained on by
+    supervised steps on their ground truth, interleaved with the RL steps (docs/algorithms.md)."""
+
+    enabled: bool = False
+    """Turn ReLIFT on."""
+    batch_size: int = 8
+    """Collected questions per supervised step (over all ranks); at least the number of ranks."""
+    fail_threshold: float = 0.0
+    """A group failed when every sampled reward is at most this."""
+
+
+@dataclass
+class RemixConfig:
+    """Replay of recent steps' rollouts as off-policy rows with their stored behaviour log-probs
+    (the buffer part of ReMix; docs/algorithms.md)."""
+
+    enabled: bool = False
+    """Turn replay on."""
+    buffer_steps: int = 1
+    """How many previous steps' rollouts each step trains on besides its own (each rollout is used
+    in 1 + buffer_steps updates)."""
+    until_step: Optional[int] = None
+    """Policy reincarnation: from this training step on the buffer is dropped and training is
+    on-policy; null: replay for the whole run."""
+
+
+@dataclass
 class WarmupStageConfig:
     """One stage of the supervised warm-up's curriculum."""
 
@@ -48,7 +103,8 @@ class AlgoConfig:
     """The RL algorithm: advantages, loss, clipping, KL, updates per batch."""
 
     advantage: str = "grpo"
-    """Advantage estimator (registry name): grpo | dr_grpo | batch_std | rloo, or a registered plugin."""
+    """Advantage estimator (registry name): grpo | dr_grpo | batch_std | rloo | raft (best of
+    the group: reward-ranked fine-tuning), or a registered plugin."""
     loss: str = "dapo"
     """Policy loss (registry name): grpo (sequence mean) | dapo (token mean over the global token
     count) | dr_grpo (constant normaliser) | gspo (sequence-level ratio)."""
@@ -73,6 +129,12 @@ class AlgoConfig:
     """Dynamic sampling settings."""
     gt_injection: GtInjectionConfig = field(default_factory=GtInjectionConfig)
     """Ground-truth injection settings."""
+    offpolicy: OffPolicyConfig = field(default_factory=OffPolicyConfig)
+    """How expert (injected) rows are trained: objective form, advantage rule, CHORD schedule."""
+    relift: ReliftConfig = field(default_factory=ReliftConfig)
+    """ReLIFT settings."""
+    remix: RemixConfig = field(default_factory=RemixConfig)
+    """Replay buffer (ReMix) settings."""
     is_cap: float = 2.0
     """Cap C of the truncated importance weights min(pi_trainer / pi_sampler, C) that correct for
     vLLM sampling (used with rollout.backend: vllm)."""

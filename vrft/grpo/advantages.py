@@ -28,6 +28,7 @@ Estimators
 - ``dr_grpo``: ``r - mean_g``, no std division (Dr. GRPO, arXiv 2503.20783).
 - ``batch_std``: ``(r - mean_g) / (std_batch + eps)`` where ``std_batch`` is the population std of
   the group-centred rewards over the whole (global) batch (REINFORCE++-baseline, arXiv 2501.03262).
+- ``raft``: 1 for each group's best valid completion, 0 for the rest (RAFT, arXiv 2304.06767).
 - ``rloo``: ``r - mean of the other valid samples of the group`` (leave-one-out, arXiv 2402.14740);
   a group with one valid sample gets 0.
 
@@ -233,6 +234,24 @@ def rloo_advantage(rewards_B: Tensor, group_B: Tensor, valid_B: Optional[Tensor]
     n_B = stats.count_G[group_B]
     others_mean_B = (stats.sum_G[group_B] - r_B) / (n_B - 1).clamp(min=1)
     adv_B = torch.where(n_B > 1, r_B - others_mean_B, torch.zeros_like(r_B))
+    return _finish(adv_B, rewards_B, valid_B, stats, eps)
+
+
+@register_advantage("raft")
+def raft_advantage(rewards_B: Tensor, group_B: Tensor, valid_B: Optional[Tensor] = None, *,
+                   eps: float = 1e-6, stats: Optional[GroupStats] = None) -> tuple[Tensor, Metrics]:
+    """RAFT, reward-ranked fine-tuning (Dong et al., arXiv 2304.06767): each group's best valid
+    completion (the first on ties) gets advantage 1, every other 0, so the on-policy update is
+    supervised fine-tuning on the best of the G samples (up to the loss's normaliser). Needs each
+    group on one rank (as the engine puts it); ``stats`` only feeds the metrics."""
+    r_B, group_B, valid_B, stats = _prepare(rewards_B, group_B, valid_B, stats)
+    adv_B = torch.zeros_like(r_B)
+    best: dict[int, int] = {}
+    for i, (g, r, v) in enumerate(zip(group_B.tolist(), r_B.tolist(), valid_B.tolist())):
+        if v and (g not in best or r > r_B[best[g]].item()):
+            best[g] = i
+    if best:
+        adv_B[list(best.values())] = 1.0
     return _finish(adv_B, rewards_B, valid_B, stats, eps)
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 from vrft.grpo.advantages import ADVANTAGES
 from vrft.grpo.kl import KL_ESTIMATORS
 from vrft.grpo.losses import LOSSES
+from vrft.grpo.offpolicy.advantage import EXPERT_ADVANTAGES
+from vrft.grpo.offpolicy.objective import EXPERT_FORMS
 from vrft.registry import Registry
 
 CONFIG_REGISTRIES: dict[str, Registry] = {
     "algo.advantage": ADVANTAGES, "algo.loss": LOSSES, "algo.kl_estimator": KL_ESTIMATORS,
+    "algo.offpolicy.expert_form": EXPERT_FORMS, "algo.offpolicy.expert_advantage": EXPERT_ADVANTAGES,
 }

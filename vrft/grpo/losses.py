@@ -178,6 +178,30 @@ def _token_log_ratio(logp_BT: Tensor, old_logp_BT: Tensor, mask_BT: Tensor) -> T
     return _zero_where_masked(logp_BT - old_logp_BT.detach(), mask_BT)
 
 
+AGGREGATIONS = {"grpo": "seq_mean", "gspo": "seq_mean", "dapo": "token_sum", "dr_grpo": "constant"}
+"""How each built-in loss turns per-token terms into its share of the global objective."""
+
+
+def aggregate(loss: str, x_BT: Tensor, mask_BT: Tensor, *, n_tokens_global: Count = None,
+              n_seqs_global: Count = None, max_len: Optional[int] = None) -> Tensor:
+    """Per-token terms ``x_BT`` (0 at masked positions) reduced the way loss ``loss`` reduces its
+    own: ``grpo``/``gspo`` per-sequence mean then / ``n_seqs_global``; ``dapo`` sum /
+    ``n_tokens_global``; ``dr_grpo`` sum / (``n_seqs_global`` * ``max_len``). Lets another objective
+    (:mod:`vrft.grpo.offpolicy`) add terms on some rows with the same weight per token as the loss."""
+    mode = AGGREGATIONS.get(loss)
+    if mode is None:
+        raise ValueError(f"no known aggregation for loss {loss!r}; known: {sorted(AGGREGATIONS)}")
+    mask_BT = mask_BT.bool()
+    x_BT = _zero_where_masked(x_BT, mask_BT)
+    if mode == "seq_mean":
+        return _seq_mean(x_BT, mask_BT, n_seqs_global)
+    if mode == "token_sum":
+        return _token_sum(x_BT, _count(n_tokens_global, mask_BT.sum().to(x_BT.dtype)))
+    if max_len is None or max_len <= 0:
+        raise ValueError("the dr_grpo aggregation needs max_len > 0 (rollout.max_new_tokens)")
+    return _token_sum(x_BT, _count(n_seqs_global, x_BT.new_tensor(float(x_BT.shape[0]))) * float(max_len))
+
+
 # ---- the losses --------------------------------------------------------------------------------
 
 @register_loss("grpo")

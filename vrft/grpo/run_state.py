@@ -23,7 +23,8 @@ def resume_path(cfg):
 
 def shared_state(trainer) -> dict:
     return {"step": trainer.step, "nonfinite": trainer.nonfinite, "data": trainer.data.state_dict(),
-            "reward_errors": trainer.rewards.n_errored, "rewards_scored": trainer.rewards.n_scored}
+            "reward_errors": trainer.rewards.n_errored, "rewards_scored": trainer.rewards.n_scored,
+            "relift": trainer.relift.state_dict()}
 
 
 def save_run(trainer) -> None:
@@ -38,7 +39,8 @@ def save_run(trainer) -> None:
 
     optimizer, scheduler = backend.checkpoint_objects()
     save_checkpoint(trainer.run_dir, trainer.step, save_model=save_model, optimizer=optimizer, scheduler=scheduler,
-                    extra_state=shared_state(trainer), rank_state={"generator": trainer.generator.get_state()},
+                    extra_state=shared_state(trainer), rank_state={"generator": trainer.generator.get_state(),
+                                                          "replay": trainer.replay.state_dict()},
                     rank=info.rank, world_size=info.world, barrier=(lambda: barrier(info)) if info.enabled else None,
                     keep_last=cfg.checkpoint.keep_last, sharded_optimizer=backend.sharded_optimizer)
 
@@ -56,8 +58,12 @@ def restore_run(trainer, path) -> bool:
     trainer.step, trainer.nonfinite = st["step"], st["nonfinite"]
     trainer.data.load_state_dict(st["data"])
     trainer.rewards.n_errored, trainer.rewards.n_scored = st["reward_errors"], st["rewards_scored"]
+    if "relift" in st:  # checkpoints from before ReLIFT have none
+        trainer.relift.load_state_dict(st["relift"])
     if loaded.rank_state is not None:
         trainer.generator.set_state(loaded.rank_state["generator"])
+        if "replay" in loaded.rank_state:  # each rank's own replayed rows
+            trainer.replay.load_state_dict(loaded.rank_state["replay"])
     return bool(loaded.rng_restored)
 
 

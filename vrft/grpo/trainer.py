@@ -10,7 +10,7 @@ Launch: `vrft train CONFIG.yaml [key=value ...]`, or the same under
 `torchrun --nproc_per_node=N -m vrft train CONFIG.yaml train.backend=ddp`.
 Departures from the GRPO paper: KL is optional (beta = 0 loads no reference model, as in DAPO and
 Dr. GRPO); ground-truth injection can replace samples with the rendered solution (TempSamp-R1 /
-ViSurf); old log-probs are only computed when mu > 1 or another engine sampled.
+ViSurf), trained as expert rows (no ratio, no clip; vrft.grpo.offpolicy, docs/algorithms.md); old log-probs are only computed when mu > 1 or another engine sampled.
 Everything backend-specific (wrapping, gradient sync, optimizer step, gathering weights,
 collectives, lockstep decoding) lives in `vrft.parallel`; the loop never asks which backend it runs.
 """
@@ -21,6 +21,7 @@ import os
 import random
 import signal
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -31,11 +32,13 @@ from vrft.config import resolve_batching, save_config
 from vrft.data.bad_media import BadMediaLog
 from vrft.data.mixture import MixtureData
 from vrft.data.mixture_config import load_mixture_config, validate_rewards
-from vrft.grpo.advantages import advantages_over_ranks
 from vrft.grpo.dynamic_sampling import DynamicSample, draw_with_signal
 from vrft.grpo.heldout import evaluate_heldout
 from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
+from vrft.grpo.offpolicy.recipe import OffPolicy, behaviour_logps
+from vrft.grpo.offpolicy.relift import Relift
+from vrft.grpo.offpolicy.remix import Replay
 from vrft.grpo.phases import plots_and_replicas, run_warmup
 from vrft.grpo.rank_log import RankLog
 from vrft.grpo.run_log import RunLogger
@@ -79,6 +82,9 @@ class GRPOTrainer:
         self.policy.model = self.backend.setup(self.policy.model, lambda m: build_optimizer(m, cfg),
                                                self.batching.grad_accum)
         self.bad_media = BadMediaLog(cfg.data.on_bad_media, self.run_dir, rank=info.rank)
+        self.offpolicy = OffPolicy(cfg.algo)  # how rows the policy did not sample are trained
+        self.relift = Relift(cfg.algo.relift)  # supervised steps on questions whole groups failed
+        self.replay = Replay(cfg.algo.remix)  # recent rollouts replayed as old rows
         self.rewards = RewardRunner(config=RunnerConfig(on_error=cfg.algo.reward_on_error,
                                                         max_error_rate=cfg.algo.reward_error_rate_max))
         # Each rank samples its own completions: its generator lives on the sampling device.
@@ -114,25 +120,33 @@ class GRPOTrainer:
         t_roll = time.time() - t0
         rewards_B = torch.nan_to_num(batch.rewards, nan=0.0)
         groups_per_rank = backend.gather_objects(len(batch.samples))
-        adv_B, adv_metrics = advantages_over_ranks(cfg.algo.advantage, rewards_B, batch.group_ids, batch.valid,
-                                                   rank=self.info.rank, groups_per_rank=groups_per_rank,
-                                                   reduce_sum=backend.reduce_sum)
+        # Group statistics over the sampled rows only; expert rows get theirs by the configured rule.
+        adv_B, adv_metrics = self.offpolicy.advantages(batch, rewards_B, rank=self.info.rank,
+                                                       groups_per_rank=groups_per_rank, reduce_sum=backend.reduce_sum)
         loss_mask_B = batch.valid.float()
         if cfg.algo.mask_truncated:
             loss_mask_B = loss_mask_B * torch.tensor([r not in TRUNCATED for r in batch.finish_reasons]).float()
         old, is_weights = None, None
         external = self.draws.external
-        if cfg.algo.mu > 1 or external:  # old log-probs only when the policy moves, or another engine sampled
+        # old log-probs only when the policy moves, another engine sampled, or the rows will be replayed
+        if cfg.algo.mu > 1 or external or self.replay.active(self.step + 1):
             old = self._logprobs(self.policy, batch)
         if external:
             self.draws.before_update()
             # Truncated importance sampling: the engine's log-probs differ from the trainer's.
             is_weights = [truncated_is_weights(o, s if s is not None else o, cap=cfg.algo.is_cap)
                           for o, s in zip(old, batch.sampler_logprobs)]
-        ref = self._logprobs(self.reference, batch) if self.reference is not None else None
+        behaviour = old
+        train, adv_T, mask_T, old, is_weights = self.replay.mix(self.step, batch, adv_B, loss_mask_B, old,
+                                                                is_weights)
+        old = behaviour_logps(train, old)  # stored log-probs for rows an older policy sampled
+        ref = self._logprobs(self.reference, train) if self.reference is not None else None
         t1 = time.time()
-        metrics = policy_update(self.policy, batch, adv_B, loss_mask_B, backend, self.update_settings,
+        settings = replace(self.update_settings, **self.offpolicy.update_fields(self.step))
+        metrics = policy_update(self.policy, train, adv_T, mask_T, backend, settings,
                                 old_logps=old, ref_logps=ref, is_weights=is_weights)
+        metrics.update(self.replay.store(self.step, batch, adv_B, loss_mask_B, behaviour))
+        metrics.update(self.relift.after_step(self, batch))
         self.draws.after_update()
         if external:
             metrics.update(self.draws.gap_metrics(old, batch))  # rollout/logprob_gap: sampler vs trainer

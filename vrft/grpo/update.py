@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 
 from vrft.grpo.losses import get_loss
-from vrft.rollout import RolloutBatch
+from vrft.grpo.offpolicy.objective import offpolicy_loss
+from vrft.rollout import EXPERT, RolloutBatch
 from vrft.parallel.backend import TrainBackend
 from vrft.policy.policy import Policy
 
@@ -33,6 +34,9 @@ class UpdateSettings:
     temperature: float = 1.0
     max_new_tokens: int = 64
     shared_prefix: bool = True  # score each prompt's group packed, the prompt once (vrft.policy.shared_prefix)
+    expert_form: str = "luffy"  # how expert rows are trained (vrft.grpo.offpolicy.objective)
+    gamma: float = 0.1  # LUFFY's policy-shaping gamma
+    chord_mu: float = 0.0  # CHORD's global SFT coefficient this step
 
 
 def pad_right(rows: list[torch.Tensor], value: float = 0.0,
@@ -81,12 +85,16 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                   is_weights: list[torch.Tensor] | None = None) -> dict[str, float]:
     """Run mu epochs of clipped policy-gradient steps; return averaged metrics.
 
+    `old_logps[i]` is row i's behaviour log-probs (None: on-policy). Expert rows (`batch.behaviour`)
+    take no ratio: a batch holding any goes through :func:`vrft.grpo.offpolicy.objective.offpolicy_loss`.
     Rows whose `loss_mask_B` is 0 (errored rewards, masked truncations) stay in the micro-batches
     with a zero token mask, so every rank runs the same number of forward/backward passes (the
     collectives of DDP / FSDP / DeepSpeed must line up) while contributing nothing. The backend
     owns gradient synchronisation, backward, clipping and the optimizer step."""
     loss_fn = get_loss(settings.loss)
     rows = list(range(len(batch.completions)))
+    expert = [b == EXPERT for b in batch.behaviour]
+    mixed = any(expert)
     metrics: dict[str, list[float]] = {}
     mb = settings.mini_batch_size or len(rows)
     n_steps = 0
@@ -94,9 +102,11 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
         for s in range(0, len(rows), mb):
             mini = rows[s:s + mb]
             live = [i for i in mini if loss_mask_B[i] > 0]
-            local = torch.tensor([float(sum(n_loss_tokens(batch.completions[i]) for i in live)), float(len(live))],
+            live_e = [i for i in live if expert[i]]
+            local = torch.tensor([float(sum(n_loss_tokens(batch.completions[i]) for i in live)), float(len(live)),
+                                  float(sum(n_loss_tokens(batch.completions[i]) for i in live_e)), float(len(live_e))],
                                  dtype=torch.float64)
-            n_tok_global, n_seq_global = backend.reduce_sum(local).tolist()
+            n_tok_global, n_seq_global, n_tok_expert, n_seq_expert = backend.reduce_sum(local).tolist()
             if n_seq_global == 0:  # nothing trainable on any rank: skip together
                 metrics.setdefault("train/skipped_empty", []).append(1.0)
                 continue
@@ -113,18 +123,25 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                     mask_BT = mask_BT * loss_mask_B[idx].float().to(dev)[:, None]
                     if out.loss_masks is not None:  # observation tokens of multi-turn rows
                         mask_BT = mask_BT * pad_right(out.loss_masks, device=dev)[0]
+                    # on-policy rows (old_logps None or None for the row): ratio 1 with the right gradient
+                    old_BT = logp_BT.detach().clone()
                     if old_logps is not None:
-                        old_BT = pad_right([old_logps[i] for i in idx], device=dev)[0]
-                    else:  # on-policy: ratio 1 with the right gradient
-                        old_BT = logp_BT.detach()
+                        for k, i in enumerate(idx):
+                            if old_logps[i] is not None:
+                                old_BT[k, :old_logps[i].shape[0]] = old_logps[i].to(dev)
                     ref_BT = pad_right([ref_logps[i] for i in idx], device=dev)[0] if ref_logps is not None else None
                     is_BT = pad_right([is_weights[i] for i in idx], 1.0, device=dev)[0] \
                         if is_weights is not None else None
-                    loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, clip_low=settings.clip_low,
-                                       clip_high=settings.clip_high, n_tokens_global=n_tok_global,
-                                       ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
-                                       n_seqs_global=n_seq_global, max_len=settings.max_new_tokens,
-                                       is_weights_BT=is_BT)
+                    kw = dict(clip_low=settings.clip_low, clip_high=settings.clip_high, n_tokens_global=n_tok_global,
+                              ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
+                              n_seqs_global=n_seq_global, max_len=settings.max_new_tokens, is_weights_BT=is_BT)
+                    if mixed:
+                        loss, lm = offpolicy_loss(
+                            logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, torch.tensor([expert[i] for i in idx]),
+                            loss=settings.loss, form=settings.expert_form, gamma=settings.gamma, mu=settings.chord_mu,
+                            n_expert_tokens_global=n_tok_expert, n_expert_seqs_global=n_seq_expert, **kw)
+                    else:
+                        loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, **kw)
                     backend.backward(loss)  # each micro-batch's loss is its share of the global loss
                 if any(loss_mask_B[i] > 0 for i in idx):
                     for k, v in lm.items():

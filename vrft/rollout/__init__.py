@@ -6,7 +6,7 @@ generation backends (HF, vLLM, scripted), RolloutBatch, ground-truth injection a
 """
 
 from vrft.rollout.backends import BACKENDS, GenerationBackend, HFBackend, Lockstep, TurnRequest, VLLMServerBackend
-from vrft.rollout.batch import RolloutBatch, group_has_signal
+from vrft.rollout.batch import BEHAVIOURS, EXPERT, OLD, POLICY, RolloutBatch, group_has_signal
 from vrft.rollout.collector import RolloutCollector, batch_from_trajectories, trajectory_inputs, trajectory_logprobs
 from vrft.rollout.episode import (
     DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, Episode, encode_sample, episode_for_prompt, prepare_episode,
@@ -18,7 +18,8 @@ from vrft.rollout.scripted import ScriptedBackend
 from vrft.rollout.trajectory import FINISH_REASONS, TRUNCATED, Trajectory
 
 __all__ = [
-    "BACKENDS", "DEFAULT_MAX_IMAGES", "DEFAULT_MAX_TOTAL_TOKENS", "Episode", "FINISH_REASONS", "GenerationBackend",
+    "BACKENDS", "BEHAVIOURS", "DEFAULT_MAX_IMAGES", "DEFAULT_MAX_TOTAL_TOKENS", "EXPERT", "Episode", "FINISH_REASONS",
+    "GenerationBackend", "OLD", "POLICY",
     "HFBackend", "Lockstep", "RolloutBatch", "RolloutCollector", "ScriptedBackend", "TRUNCATED", "Trajectory",
     "TurnRequest", "VLLMServerBackend", "batch_from_trajectories", "encode_sample", "episode_for_prompt",
     "ground_truth_tokens", "group_has_signal", "inject_ground_truth", "prepare_episode", "reward_context",

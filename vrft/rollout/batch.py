@@ -20,6 +20,14 @@ from vrft.policy.prompt_inputs import MultiTurnCompletion, PromptInputs
 
 PER = "per"
 
+POLICY, OLD, EXPERT = "policy", "old", "expert"
+BEHAVIOURS = (POLICY, OLD, EXPERT)
+"""The behaviour policy of a row: ``policy`` sampled by the policy being trained (this step's
+weights: on-policy), ``old`` sampled by an earlier policy whose token log-probs are stored in
+``behaviour_logprobs`` (a replay buffer), ``expert`` written by an expert with probability 1
+(injected ground truth, demonstrations). The update treats each kind explicitly
+(:mod:`vrft.grpo.offpolicy`)."""
+
 
 def per_prompt(**kwargs) -> Any:
     return field(metadata={PER: "prompt"}, **kwargs)
@@ -38,13 +46,19 @@ class RolloutBatch:
     sampler_logprobs: list[torch.Tensor | None] = per_row()  # B (None for injected ground truth)
     texts: list[str] = per_row()  # B, the text scored (the last assistant turn with tools)
     finish_reasons: list[str] = per_row()  # B
-    injected: list[bool] = per_row()  # B, the row is the rendered ground truth
+    behaviour: list[str] = per_row()  # B, who wrote the row: one of BEHAVIOURS (see below)
     contexts: list[RewardContext] = per_row(default_factory=list)  # B
     traces: list[str] = per_row(default_factory=list)  # B, everything after the prompt as text
     multi_turn: list[bool] = per_prompt(default_factory=list)  # P, the prompt ran with tools
     rewards: torch.Tensor | None = per_row(default=None)  # (B,)
     valid: torch.Tensor | None = per_row(default=None)  # (B,) bool: False when the reward errored
     components: dict[str, torch.Tensor] = per_row(default_factory=dict)  # name -> (B,)
+    behaviour_logprobs: list[torch.Tensor | None] = per_row(default_factory=list)  # B: stored for "old" rows
+
+    @property
+    def injected(self) -> list[bool]:
+        """Per row: written by an expert (the rendered ground truth), not sampled."""
+        return [b == EXPERT for b in self.behaviour]
 
     @property
     def group_ids(self) -> torch.Tensor:

@@ -23,7 +23,7 @@ from vrft.data.sample import Sample
 from vrft.policy.errors import MediaError
 from vrft.policy.sampling import SamplingParams
 from vrft.rollout.backends import BACKENDS, GenerationBackend, Lockstep
-from vrft.rollout.batch import RolloutBatch
+from vrft.rollout.batch import POLICY, RolloutBatch
 from vrft.rollout.episode import DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, Episode, prepare_episode
 from vrft.rollout.ground_truth import inject_ground_truth
 from vrft.rollout.loop import run_turn_loop
@@ -98,9 +98,10 @@ def batch_from_trajectories(samples: list[Sample], episodes: Sequence[Episode],
         samples=samples, prompts=[ep.prompt for ep in episodes], seq_prompt=[t.prompt_index for t in trajs],
         completions=[t.token_ids if plain[t.prompt_index] else t.completion for t in trajs],
         sampler_logprobs=[t.sampler_logprobs for t in trajs], texts=[t.final_text for t in trajs],
-        finish_reasons=[t.finish_reason for t in trajs], injected=[False] * len(trajs),
+        finish_reasons=[t.finish_reason for t in trajs], behaviour=[POLICY] * len(trajs),
         contexts=[trajectory_reward_context(samples[t.prompt_index], t) for t in trajs],
         traces=[t.text for t in trajs], multi_turn=[not p for p in plain],
+        behaviour_logprobs=[None] * len(trajs),
     )
 
 
