@@ -76,3 +76,15 @@ def test_bf16_grpo_run_two_processes(run_overrides, tmp_path, backend):
     assert all(r["train/grad_norm"] == r["train/grad_norm"] for r in rows if r["step"] >= 1)  # finite
     replicas = json.load(open(tmp_path / backend / "replicas.json"))
     assert replicas["max_abs_diff"] == 0.0
+
+
+def test_deepspeed_extra_keys_are_merged_into_its_json():
+    """`train.deepspeed` keys vrft does not translate reach DeepSpeed's config (they were dropped)."""
+    from vrft.parallel.deepspeed import ds_config
+
+    cfg = ds_config({"zero_stage": 3, "offload_optimizer": True, "zero_optimization": {"overlap_comm": False},
+                     "activation_checkpointing": {"partition_activations": True}},
+                    micro_batch_size=2, accum_steps=4, grad_clip=1.0, bf16=True)
+    assert cfg["zero_optimization"] == {"stage": 3, "offload_optimizer": {"device": "cpu"}, "overlap_comm": False}
+    assert cfg["activation_checkpointing"] == {"partition_activations": True}
+    assert cfg["bf16"] == {"enabled": True} and cfg["gradient_accumulation_steps"] == 4
