@@ -9,7 +9,6 @@ media file a built sample points at exists and is not empty.
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any, Callable, Iterable
 
@@ -18,6 +17,7 @@ from PIL import Image
 from vrft.data.problems import LoadResult, Problem
 from vrft.data.sample import Sample
 from vrft.tasks.base import SolutionError
+from vrft.tasks.checks import answer_text as task_answer_text
 from vrft.tasks.checks import check_box
 
 
@@ -274,23 +274,17 @@ def image_file_size(path: str) -> tuple[float, float] | None:
 
 
 def answer_text(value: Any, what: str = "answer") -> str:
-    """Answers are strings; numbers are written plainly and lists as JSON lists. A list of one
-    value (Hugging Face exports of ChartQA write ``"label": ["14"]``) is that value."""
+    """Answers are strings; numbers are written plainly and lists as JSON lists (the answer tasks'
+    own rule, :func:`vrft.tasks.checks.answer_text`, as a row error). A list of one value (Hugging
+    Face exports of ChartQA write ``"label": ["14"]``) is that value; an empty list is no answer."""
     if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
         value = value[0]
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise RowError(f"{what} is not finite: {value!r}")
-        return f"{value:g}" if value == int(value) else repr(value)
-    if isinstance(value, list) and value:
-        return json.dumps(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise RowError(f"{what} must be a non-empty string or number, got {value!r}")
+    if isinstance(value, list) and not value:
+        raise RowError(f"{what} must be a non-empty string or number, got {value!r}")
+    try:
+        return task_answer_text(value, what)
+    except SolutionError as e:
+        raise RowError(str(e)) from None
 
 
 def _fmt(box: list[float]) -> str:
