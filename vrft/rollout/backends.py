@@ -23,7 +23,7 @@ Backends are chosen by name (``BACKENDS.get("hf")(policy, engine=...)``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np

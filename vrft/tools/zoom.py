@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from rewards.frames import box_from_original
 from vrft.policy.media import load_video, resize_image
-from vrft.tools.geometry import clip_region, crop_region, number
+from vrft.tools.geometry import clip_region, crop_region
 from vrft.tools.registry import register_tool
 from vrft.tools.types import Observation, ToolContext, ToolError
 

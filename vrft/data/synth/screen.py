@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw
 
-from vrft.data.synth.common import font, lerp, lerp_int, pick, pick_k
+from vrft.data.synth.common import font, lerp_int, pick, pick_k
 
 BUTTONS = ["Save", "Cancel", "Submit", "Delete", "Open", "Next", "Back", "Log in", "Sign up", "Help",
            "Export", "Share", "Print", "Edit", "Send", "Reset", "Apply", "Upload", "Download",

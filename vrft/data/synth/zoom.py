@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from vrft.data.synth.common import (
-    font, lerp, lerp_int, native_row, pick, pick_k, sample_name, sample_rng, save_png, write_jsonl,
+    font, lerp_int, native_row, pick, pick_k, sample_name, sample_rng, save_png, write_jsonl,
 )
 from vrft.data.synth.shapes import COLOR_NAMES, COLORS
 
