@@ -23,7 +23,7 @@ import numpy as np
 
 from vrft.data.difficulty import DifficultyTracker
 from vrft.data.load import LoadedDataset, load_datasets
-from vrft.data.mixture_config import MixtureConfig, load_mixture_config
+from vrft.data.mixture_config import DatasetConfig, MixtureConfig, load_mixture_config
 from vrft.data.mixture_learning import DatasetStepStats, MixtureStrategy, build_strategy
 from vrft.data.mixture_sampler import MixtureSampler
 from vrft.data.sample import Sample
@@ -101,6 +101,11 @@ class MixtureData:
     @property
     def names(self) -> list[str]:
         return list(self.sampler.names)
+
+    @property
+    def configs(self) -> dict[str, DatasetConfig]:
+        """Each dataset's config, by name (what the rollout and the supervised steps read)."""
+        return {n: d.config for n, d in self.datasets.items()}
 
     def next_batch(self) -> list[Sample]:
         """This rank's prompts of the next global draw (prompts predicted useless are skipped)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from vrft.grpo.model_setup import lr_lambda
-from vrft.rollout import encode_sample, ground_truth_tokens
+from vrft.rollout import supervised_pairs
 
 
 def stage_weights(mixture: dict[str, float], keep: frozenset | None) -> dict[str, float]:
@@ -54,12 +54,7 @@ def sft_warmup(trainer):
         if step in plan:
             trainer.data.sampler.set_weights(stage_weights(mixture, plan[step]))
         samples = trainer.data.sampler.next_batch()
-        prompts, targets = [], []
-        for s in samples:
-            dcfg = trainer.data.datasets[s.dataset].config
-            prompt = encode_sample(policy, s, dcfg)
-            prompts.append(prompt)
-            targets.append(ground_truth_tokens(policy, s, prompt, dcfg)[0])
+        prompts, targets = supervised_pairs(policy, samples, trainer.data.configs)
         with trainer.backend.autocast():
             out = policy.logprobs(prompts, list(range(len(prompts))), targets)
         # Each sample weighs the same: a token mean would let long answers (detection lists,

@@ -107,7 +107,7 @@ class StepDraw:
         Sharded backends pass their lockstep: a rank done early decodes dummies in step."""
         t = self.t
         samples = t.data.next_batch()
-        collector = RolloutCollector(t.policy, {n: d.config for n, d in t.data.datasets.items()}, t.rewards,
+        collector = RolloutCollector(t.policy, t.data.configs, t.rewards,
                                      backend=t.cfg.rollout.backend, vllm_engine=self.engine(),
                                      lockstep=t.backend.lockstep)
         return collector.collect(samples, t.cfg.rollout.num_generations, t.sampling_params(),

@@ -16,10 +16,10 @@ def group_outcomes(batch: RolloutBatch, adv_B: torch.Tensor | None, trained: boo
     nothing about what the policy can do. Errored rewards count as 0 for difficulty and are left
     out of the mixture statistics."""
     out = []
+    rewards = batch.rewards.nan_to_num(0.0)
     for p, sample in enumerate(batch.samples):
         rows = [i for i, q in enumerate(batch.seq_prompt) if q == p and not batch.injected[i]]
         scored = [i for i in rows if batch.valid[i]]
-        rewards = batch.rewards.nan_to_num(0.0)
         out.append(GroupOutcome(
             dataset=sample.dataset, sample_id=sample.id, rewards=tuple(float(rewards[i]) for i in rows),
             scored_rewards=tuple(float(rewards[i]) for i in scored),

@@ -11,7 +11,7 @@ from vrft.rollout.collector import RolloutCollector, batch_from_trajectories, tr
 from vrft.rollout.episode import (
     DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, Episode, encode_sample, episode_for_prompt, prepare_episode,
 )
-from vrft.rollout.ground_truth import ground_truth_tokens, inject_ground_truth
+from vrft.rollout.ground_truth import ground_truth_tokens, inject_ground_truth, supervised_pairs
 from vrft.rollout.loop import run_turn_loop
 from vrft.rollout.scoring import reward_context, score_rollouts, trajectory_reward_context
 from vrft.rollout.scripted import ScriptedBackend
@@ -23,5 +23,5 @@ __all__ = [
     "HFBackend", "Lockstep", "RolloutBatch", "RolloutCollector", "ScriptedBackend", "TRUNCATED", "Trajectory",
     "TurnRequest", "VLLMServerBackend", "batch_from_trajectories", "encode_sample", "episode_for_prompt",
     "ground_truth_tokens", "group_has_signal", "inject_ground_truth", "prepare_episode", "reward_context",
-    "run_turn_loop", "score_rollouts", "trajectory_inputs", "trajectory_logprobs", "trajectory_reward_context",
+    "run_turn_loop", "score_rollouts", "supervised_pairs", "trajectory_inputs", "trajectory_logprobs", "trajectory_reward_context",
 ]

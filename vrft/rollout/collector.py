@@ -2,7 +2,7 @@
 
     collector = RolloutCollector(policy, {name: cfg, ...}, rewards, backend="hf", lockstep=None)
     batch = collector.collect(samples, n=8, params=SamplingParams(max_new_tokens=256),
-                              generator=torch.Generator().manual_seed(0), inject_per_group=1)
+                              generator=torch.Generator(device=policy.device).manual_seed(0), inject_per_group=1)
     batch.rewards, batch.completions, batch.contexts[0].tool_calls
 
 Each sample is encoded with its dataset's config (``sample.dataset``): tool-enabled datasets get

@@ -12,6 +12,7 @@ from vrft.data.sample import Sample
 from vrft.data.templates import render_solution_completion
 from vrft.policy.prompt_inputs import PromptInputs
 from vrft.rollout.batch import EXPERT, RolloutBatch
+from vrft.rollout.episode import encode_sample
 from vrft.rollout.scoring import reward_context
 
 
@@ -25,6 +26,19 @@ def ground_truth_tokens(policy, sample: Sample, prompt: PromptInputs, cfg: Datas
     ids = policy.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
     eos = torch.tensor([policy.tokenizer.convert_tokens_to_ids("<|im_end|>")])
     return torch.cat([ids, eos]), text
+
+
+def supervised_pairs(policy, samples, configs: dict[str, DatasetConfig]
+                     ) -> tuple[list[PromptInputs], list[torch.Tensor]]:
+    """Each sample's encoded prompt and its ground-truth completion tokens: the inputs of a
+    supervised step (warm-up, ReLIFT); ``configs`` maps dataset name to its config."""
+    prompts, targets = [], []
+    for s in samples:
+        cfg = configs[s.dataset]
+        prompt = encode_sample(policy, s, cfg)
+        prompts.append(prompt)
+        targets.append(ground_truth_tokens(policy, s, prompt, cfg)[0])
+    return prompts, targets
 
 
 def inject_ground_truth(batch: RolloutBatch, policy, configs: dict[str, DatasetConfig], per_group: int) -> None:

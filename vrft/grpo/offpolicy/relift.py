@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from vrft.rollout import RolloutBatch, encode_sample, ground_truth_tokens
+from vrft.rollout import RolloutBatch, supervised_pairs
 
 
 def failed_groups(batch: RolloutBatch, threshold: float) -> list:
@@ -62,12 +62,7 @@ class Relift:
         """One supervised step on ``samples`` (global; this rank trains its share); the global loss."""
         policy, backend, info = trainer.policy, trainer.backend, trainer.info
         mine = samples[info.rank::info.world]
-        prompts, targets = [], []
-        for s in mine:
-            dcfg = trainer.data.datasets[s.dataset].config
-            prompt = encode_sample(policy, s, dcfg)
-            prompts.append(prompt)
-            targets.append(ground_truth_tokens(policy, s, prompt, dcfg)[0])
+        prompts, targets = supervised_pairs(policy, mine, trainer.data.configs)
         backend.zero_grad()
         with backend.accumulating(last=True):
             with backend.autocast():
