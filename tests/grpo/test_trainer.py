@@ -145,14 +145,16 @@ def test_training_raises_a_trivially_learnable_reward(run_overrides):
 
 @pytest.mark.slow
 @pytest.mark.multiproc
-@pytest.mark.parametrize("backend", ["ddp", "fsdp2", "deepspeed"])
+@pytest.mark.parametrize("backend", ["ddp", "fsdp2", "deepspeed", "deepspeed-zero3"])
 def test_two_process_backends_keep_replicas_identical(run_overrides, tmp_path, backend):
+    """Rollouts (gathered once per phase under fsdp2 / ZeRO-3), update, checkpoint, replica check."""
     run_dir = tmp_path / backend
-    extra = {"train.steps": 2, "log.run_dir": run_dir, "train.backend": backend, "checkpoint.every": 2}
+    name, _, zero3 = backend.partition("-")
+    extra = {"train.steps": 2, "log.run_dir": run_dir, "train.backend": name, "checkpoint.every": 2}
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    if backend == "deepspeed":
+    if name == "deepspeed":
         pytest.importorskip("deepspeed")
-        extra["train.deepspeed.zero_stage"] = 2
+        extra["train.deepspeed.zero_stage"] = 3 if zero3 else 2
         env.setdefault("DS_ACCELERATOR", "cpu")
     args = run_overrides(**extra)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "vrft",
