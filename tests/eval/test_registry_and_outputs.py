@@ -83,6 +83,10 @@ def test_tables(tmp_path):
                           ("after", {"a": {"score": 0.5}, "b": {"score": 1.0}})])
     assert three.splitlines()[0] == "| dataset | before | mid | after | delta |"
     assert "| a | 0.0000 | 0.7500 | 0.5000 | +0.5000 |" in three and "| b | - | - | 1.0000 | - |" in three
+    gains = stages_table([("before", {"a": {"score": 0.0}}), ("after warm-up", None),
+                          ("after RL", {"a": {"score": 0.5}})], gains=[("RL gain", 1, 2), ("total", 0, 2)])
+    assert gains.splitlines()[0] == "| dataset | before | after warm-up | after RL | RL gain | total |"
+    assert "| a | 0.0000 | - | 0.5000 | - | +0.5000 |" in gains  # a stage that did not happen
 
 
 def test_run_config_merges_benchmark_defaults_and_options(tmp_path):

@@ -65,14 +65,17 @@ def subset_mixture(names: list[str], run_dir: str) -> str:
 
 def before_after_table(run_dir: str) -> str:
     """Each dataset's held-out score before training, after the supervised warm-up (when the run
-    had one) and at the end, from the run's eval.jsonl."""
+    had one) and after RL, with RL's own gain (after RL - after warm-up, or - before without a
+    warm-up) and the whole run's, from the run's eval.jsonl."""
     evals = [json.loads(line) for line in open(os.path.join(run_dir, "eval.jsonl"), encoding="utf-8")]
-    stages = [("before", next((e for e in evals if e["tag"] == "start"), None)),
-              ("after warm-up", next((e for e in evals if e["tag"] == "after-warmup"), None)),
-              ("after", next((e for e in reversed(evals) if e["tag"] == "end"), None))]
-    if stages[0][1] is None or stages[-1][1] is None:
+    before = next((e["results"] for e in evals if e["tag"] == "start"), None)
+    warm = next((e["results"] for e in evals if e["tag"] == "after-warmup"), None)
+    after = next((e["results"] for e in reversed(evals) if e["tag"] == "end"), None)
+    if before is None or after is None:
         return "(no before/after evaluation recorded)"
-    return stages_table([(title, e["results"]) for title, e in stages if e is not None])
+    rl_from = 1 if warm is not None else 0
+    return stages_table([("before", before), ("after warm-up", warm), ("after RL", after)],
+                        gains=[("RL gain", rl_from, 2), ("total gain", 0, 2)])
 
 
 def run(args) -> int:

@@ -91,17 +91,21 @@ def before_after_table(before: dict[str, dict[str, float]], after: dict[str, dic
     return stages_table([("before", before), ("after", after)], key)
 
 
-def stages_table(stages: list[tuple[str, dict[str, dict[str, float]]]], key: str = "score") -> str:
-    """Per-dataset headline at each named stage of a run (e.g. before, after warm-up, after), with
-    the change from the first stage to the last."""
+def stages_table(stages: list[tuple[str, dict[str, dict[str, float]] | None]], key: str = "score",
+                 gains: list[tuple[str, int, int]] | None = None) -> str:
+    """Per-dataset headline at each named stage of a run (e.g. before, after warm-up, after RL; a
+    stage that did not happen is None and shows "-"), then each gain `(title, i, j)`: stage j minus
+    stage i (default: the last stage minus the first, titled "delta")."""
+    gains = gains if gains is not None else [("delta", 0, len(stages) - 1)]
     names: list[str] = []
     for _, results in stages:
-        names += [n for n in results if n not in names]
-    lines = ["| dataset | " + " | ".join(title for title, _ in stages) + " | delta |",
-             "|---|" + "---:|" * (len(stages) + 1)]
+        names += [n for n in (results or {}) if n not in names]
+    lines = ["| dataset | " + " | ".join(title for title, _ in stages) + "".join(f" | {t}" for t, _, _ in gains)
+             + " |", "|---|" + "---:|" * (len(stages) + len(gains))]
     for name in names:
-        values = [results.get(name, {}).get(key) for _, results in stages]
-        first, last = values[0], values[-1]
-        delta = f"{last - first:+.4f}" if first is not None and last is not None else "-"
-        lines.append(f"| {name} | " + " | ".join(fmt(key, v) for v in values) + f" | {delta} |")
+        values = [(results or {}).get(name, {}).get(key) for _, results in stages]
+        cells = [fmt(key, v) for v in values]
+        for _, i, j in gains:
+            cells.append(f"{values[j] - values[i]:+.4f}" if values[i] is not None and values[j] is not None else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
