@@ -45,7 +45,7 @@ from vrft.grpo.run_log import RunLogger
 from vrft.grpo.run_state import model_dir, restore_run, resume_path, save_run
 from vrft.grpo.sft_warmup import stage_plan
 from vrft.grpo.step_rollout import StepDraw
-from vrft.grpo.step_stats import group_outcomes, rollout_metrics, work_metrics
+from vrft.grpo.step_stats import group_outcomes, rollout_metrics, tool_metrics, work_metrics
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.parallel import DistInfo, bf16_enabled, build_backend, init_distributed, shutdown
 from vrft.policy.sampling import SamplingParams
@@ -161,6 +161,7 @@ class GRPOTrainer:
             metrics["rollout/dynamic_kept_frac"] = drawn.n_signal / max(drawn.drawn, 1)
             metrics["rollout/dynamic_refills"] = float(drawn.refills)
         metrics.update(rollout_metrics(batch, self.data.strategy.weights, self.info))
+        metrics.update(tool_metrics(batch, self.info))
         metrics.update(work_metrics(batch, cfg.algo.mu, backend.device))
         n_tokens = sum(int(c.shape[0]) for c in batch.completions)
         metrics.update({"perf/rollout_s": t_roll, "perf/train_s": t_train,
