@@ -245,6 +245,12 @@ class EvalConfig:
     """Held-out samples per dataset per evaluation."""
     greedy: bool = True
     """Greedy decoding (otherwise rollout sampling settings)."""
+    samples_per_prompt: int = 1
+    """Avg@k: besides the greedy score, sample this many completions per held-out prompt at
+    ``eval.temperature`` and report per dataset ``avg@k`` (their mean headline score) and
+    ``avg@k_se`` (its standard error over prompts); 1: greedy only (docs/evaluation.md)."""
+    temperature: float = 1.0
+    """Sampling temperature of the Avg@k samples."""
     at_start: bool = True
     """Evaluate before the first step (the "before" of a before/after comparison)."""
     at_end: bool = True
