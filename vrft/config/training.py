@@ -228,7 +228,9 @@ class LogConfig:
     plots: bool = True
     """Redraw PNG plots of the main metrics in run_dir/plots."""
     progress_bar: bool = True
-    """Show a progress bar on rank 0 (off automatically when not a terminal)."""
+    """Rank 0 shows a progress bar per phase (warm-up, RL, evaluation) with the key figures in its
+    postfix instead of a line per step; off automatically when stdout is not a terminal (then, or
+    with false, one line per step). metrics.jsonl is the same either way."""
     per_rank: bool = False
     """Also write each rank's own step record (the global draw it saw, its prompt ids, rewards and
     local update metrics) to run_dir/ranks/rank{r}.jsonl: to check that ranks agree and that a

@@ -65,6 +65,7 @@ class RunLogger:
                                          id=wandb_run_id(run_dir, fresh), resume="allow")
                 # vrft's step is the x axis: warm-up steps are <= 0 and a resumed run logs again the
                 # steps after its checkpoint, which wandb's own step (increasing only) would drop.
+                self._wandb.define_metric("step")
                 self._wandb.define_metric("*", step_metric="step")
 
     def log(self, step: int, metrics: dict[str, float], total_steps: int | None = None, t0: float | None = None) -> None:
