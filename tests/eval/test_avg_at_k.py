@@ -3,12 +3,14 @@ checked against a hand computation from the per-sample judgements."""
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 
 import pytest
 
 import vrft.eval.api as api
+from tests.eval.conftest import eval_argv, run_cli
 from vrft.data.mixture_config import DatasetConfig, RewardSpec
 from vrft.data.sample import Sample
 from vrft.eval.api import EvalSettings, evaluate_samples
@@ -72,3 +74,21 @@ def test_evaluate_samples_reports_greedy_and_avg_at_k(tiny_policy, media_dir, mo
     assert m["avg@3_se"] == pytest.approx(statistics.stdev(prompt_means) / math.sqrt(3)) == pytest.approx(
         (1 / 3) / math.sqrt(3))
     assert m["pass@3"] == pytest.approx(2 / 3)  # prompts 0 and 2 have a correct sample
+
+
+def test_vrft_eval_samples_per_prompt(tiny_model_dir, eval_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = eval_argv(tiny_model_dir(), "vqa", eval_data["vqa"], out, "--max-samples", "3", "--samples-per-prompt", "2")
+    assert run_cli(argv) == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    records = [json.loads(line) for line in open(out / "predictions.jsonl")]
+    assert len(records) == 3 and all(len(r["samples"]) == 2 for r in records)
+    means = [sum(float(s["correct"] and not s["unparseable"]) for s in r["samples"]) / 2 for r in records]
+    m = summary["metrics"]
+    assert m["avg@2"] == pytest.approx(sum(means) / 3)
+    assert m["avg@2_se"] == pytest.approx(statistics.stdev(means) / math.sqrt(3))
+    assert summary["settings"]["samples_per_prompt"] == 2 and summary["settings"]["sample_temperature"] == 1.0
+    capsys.readouterr()
+    assert run_cli(eval_argv(tiny_model_dir(), "vqa", eval_data["vqa"], out, "--max-samples", "3",
+                             "--samples-per-prompt", "4")) != 0
+    assert "samples_per_prompt: 2 -> 4" in capsys.readouterr().out  # other Avg@k settings: not a resume

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch.distributed as dist
+from tqdm import tqdm
 
 from vrft.data.load import load_dataset
 from vrft.data.mixture_config import DatasetConfig, RewardSpec, ToolsConfig, VisionConfig
@@ -175,8 +177,16 @@ def run_eval(run: EvalRun) -> dict[str, Any] | None:
         t0 = time.perf_counter()
         if pending:
             policy = Policy.from_pretrained(run.model, LoadSettings(dtype=run.dtype), device=info.device)
-            run_sharded(policy, pending, cfg, bench, run.settings, info=info,
-                        on_records=store.append if info.is_main else None)
+            # rank 0 on a terminal: a bar of the samples done (a log file gets none)
+            with tqdm(total=len(pending), desc=f"eval {bench.name}", unit="sample",
+                      disable=not (info.is_main and sys.stdout.isatty())) as bar:
+
+                def finished(records: list[dict[str, Any]]) -> None:
+                    store.append(records)
+                    bar.update(len(records))
+
+                run_sharded(policy, pending, cfg, bench, run.settings, info=info,
+                            on_records=finished if info.is_main else None)
         elapsed = time.perf_counter() - t0
         summary = write_outputs(run, bench, samples, store, config, n_generated=len(pending),
                                 elapsed=elapsed) if info.is_main else None
