@@ -5,8 +5,9 @@
     result = evaluate_samples(policy, loaded["grounding"].heldout, loaded["grounding"].config,
                               max_new_tokens=128, batch_size=8)
     result.metrics["score"], result.metrics["acc@0.5"], result.predictions[0]["answer"]
-    # greedy, plus 8 samples per prompt at temperature 1: result.metrics["avg@8"], ["avg@8_se"]
-    evaluate_samples(policy, samples, cfg, samples_per_prompt=8, sample_temperature=1.0)
+    result = evaluate_samples(policy, loaded["grounding"].heldout, loaded["grounding"].config,
+                              samples_per_prompt=8)          # greedy, plus 8 samples per prompt
+    result.metrics["score"], result.metrics["avg@8"], result.metrics["avg@8_se"]
 
     scores = evaluate_mixture_heldout(policy, loaded, max_samples=32)   # {dataset: metrics}
     {name: m["score"] for name, m in scores.items()}                    # headline per dataset, in [0, 1]
