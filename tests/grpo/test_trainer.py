@@ -207,3 +207,5 @@ def test_grpo_with_zoom_tools_trains_end_to_end(tmp_path, tiny_model_dir):
     trainer.train()
     after = dict(trainer.policy.model.named_parameters())
     assert any(not torch.equal(before[n], after[n]) for n in before)
+    for row in _metrics(cfg.log.run_dir):  # tool use is logged every step
+        assert 0.0 <= row["tools/call_rate"] <= 1.0 and 1.0 <= row["tools/turns_per_episode"] <= 2.0

@@ -7,7 +7,8 @@
         --media-root "$SCREENSPOT_ROOT"/screenspot_imgs --out runs/eval/ss
     vrft eval --compare runs/eval/base runs/eval/rft
 
-Greedy by default; `--n 8 --temperature 0.7` adds pass@k. Predictions are appended to
+Greedy by default; `--n 8 --temperature 0.7` adds pass@k and Avg@8; `--samples-per-prompt 8` keeps
+the greedy score and adds Avg@8 with its standard error (8 samples at `--sample-temperature`, 1.0). Predictions are appended to
 OUT/predictions.jsonl batch by batch, so an interrupted run resumes where it stopped. Benchmarks:
 see `vrft eval --list`.
 """
@@ -43,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=8, help="prompts per generate call per process (8)")
     parser.add_argument("--n", type=int, default=1, help="completions per prompt; > 1 reports pass@k (1)")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature; 0 is greedy (0)")
+    parser.add_argument("--samples-per-prompt", type=int, default=1, metavar="K",
+                        help="besides the greedy completion, sample K per prompt: Avg@K and its standard error (1)")
+    parser.add_argument("--sample-temperature", type=float, default=1.0,
+                        help="temperature of the --samples-per-prompt samples (1.0)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1.0)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="generation budget per completion (256)")
@@ -107,7 +112,8 @@ def build_run(args: argparse.Namespace):
     if vision.fps and vision.nframes:
         raise ValueError("give --fps or --nframes, not both")
     settings = EvalSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                            n=args.n, batch_size=args.batch_size, seed=args.seed,
+                            n=args.n, samples_per_prompt=args.samples_per_prompt,
+                            sample_temperature=args.sample_temperature, batch_size=args.batch_size, seed=args.seed,
                             require_answer_tag=not args.lenient, tools=bool(args.tools))
     files = data_files(args.data)
     return EvalRun(model=args.model, benchmark=args.benchmark, out=args.out,

@@ -264,3 +264,7 @@ def _check_outputs(cfg: "Config") -> None:
     _need(cfg.eval.every >= 0, "eval.every", f"must be >= 0 (0 disables), got {cfg.eval.every}")
     _need(cfg.eval.max_samples >= 1, "eval.max_samples", f"must be >= 1, got {cfg.eval.max_samples}")
     _need(cfg.eval.warmup_every >= 0, "eval.warmup_every", f"must be >= 0 (0 disables), got {cfg.eval.warmup_every}")
+    k = cfg.eval.samples_per_prompt
+    _need(k >= 1, "eval.samples_per_prompt", f"must be >= 1 (1: greedy only), got {k}")
+    _need(k == 1 or cfg.eval.temperature > 0, "eval.temperature",
+          f"must be > 0 for eval.samples_per_prompt={k} (greedy samples are all the same), got {cfg.eval.temperature}")

@@ -228,7 +228,9 @@ class LogConfig:
     plots: bool = True
     """Redraw PNG plots of the main metrics in run_dir/plots."""
     progress_bar: bool = True
-    """Show a progress bar on rank 0 (off automatically when not a terminal)."""
+    """Rank 0 shows a progress bar per phase (warm-up, RL, evaluation) with the key figures in its
+    postfix instead of a line per step; off automatically when stdout is not a terminal (then, or
+    with false, one line per step). metrics.jsonl is the same either way."""
     per_rank: bool = False
     """Also write each rank's own step record (the global draw it saw, its prompt ids, rewards and
     local update metrics) to run_dir/ranks/rank{r}.jsonl: to check that ranks agree and that a
@@ -245,6 +247,12 @@ class EvalConfig:
     """Held-out samples per dataset per evaluation."""
     greedy: bool = True
     """Greedy decoding (otherwise rollout sampling settings)."""
+    samples_per_prompt: int = 1
+    """Avg@k: besides the greedy score, sample this many completions per held-out prompt at
+    ``eval.temperature`` and report per dataset ``avg@k`` (their mean headline score) and
+    ``avg@k_se`` (its standard error over prompts); 1: greedy only (docs/evaluation.md)."""
+    temperature: float = 1.0
+    """Sampling temperature of the Avg@k samples."""
     at_start: bool = True
     """Evaluate before the first step (the "before" of a before/after comparison)."""
     at_end: bool = True

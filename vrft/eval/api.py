@@ -5,6 +5,9 @@
     result = evaluate_samples(policy, loaded["grounding"].heldout, loaded["grounding"].config,
                               max_new_tokens=128, batch_size=8)
     result.metrics["score"], result.metrics["acc@0.5"], result.predictions[0]["answer"]
+    result = evaluate_samples(policy, loaded["grounding"].heldout, loaded["grounding"].config,
+                              samples_per_prompt=8)          # greedy, plus 8 samples per prompt
+    result.metrics["score"], result.metrics["avg@8"], result.metrics["avg@8_se"]
 
     scores = evaluate_mixture_heldout(policy, loaded, max_samples=32)   # {dataset: metrics}
     {name: m["score"] for name, m in scores.items()}                    # headline per dataset, in [0, 1]
@@ -29,6 +32,7 @@ import torch
 
 from vrft.data.mixture_config import DatasetConfig, ToolsConfig
 from vrft.data.sample import Sample
+from vrft.eval.avg_at_k import score_records
 from vrft.eval.benchmarks import Benchmark, benchmark_for_dataset, get_benchmark
 from vrft.eval.judges import judge
 from vrft.eval.records import make_record
@@ -58,7 +62,13 @@ class EvalSettings:
     top_p: float = 1.0
     """Nucleus sampling mass (with temperature > 0)."""
     n: int = 1
-    """Completions per prompt; more than 1 reports pass@k (and needs temperature > 0)."""
+    """Completions per prompt; more than 1 reports pass@k and Avg@n (and needs temperature > 0)."""
+    samples_per_prompt: int = 1
+    """Avg@k: besides the main (greedy) completion, sample this many more per prompt at
+    ``sample_temperature``; the metrics add ``avg@k`` and ``avg@k_se`` (:mod:`vrft.eval.avg_at_k`)
+    and pass@k over them. 1: none. Not with ``n`` > 1, whose n samples already give Avg@n."""
+    sample_temperature: float = 1.0
+    """Temperature of the Avg@k samples."""
     batch_size: int = 8
     """Prompts per generate call (per rank)."""
     seed: int = 0
@@ -74,6 +84,14 @@ class EvalSettings:
             raise ValueError(f"n must be >= 1, got {self.n}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.samples_per_prompt < 1:
+            raise ValueError(f"samples_per_prompt must be >= 1, got {self.samples_per_prompt}")
+        if self.samples_per_prompt > 1 and self.n > 1:
+            raise ValueError(f"n={self.n} sampled completions per prompt already give Avg@{self.n}; "
+                             f"drop samples_per_prompt={self.samples_per_prompt} (or set n=1)")
+        if self.samples_per_prompt > 1 and self.sample_temperature <= 0:
+            raise ValueError(f"samples_per_prompt={self.samples_per_prompt} needs sample_temperature > 0 "
+                             f"(got {self.sample_temperature}): greedy samples are all the same")
         if self.n > 1 and self.temperature == 0:
             raise ValueError(f"n={self.n} samples per prompt with temperature 0 are all the same greedy "
                              "completion; set a temperature > 0 (e.g. 0.7) for pass@k")
@@ -81,6 +99,10 @@ class EvalSettings:
 
     def sampling_params(self) -> SamplingParams:
         return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p)
+
+    def draw_params(self) -> SamplingParams:
+        """The Avg@k samples' sampling settings."""
+        return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.sample_temperature, top_p=self.top_p)
 
 
 @dataclass
@@ -127,12 +149,15 @@ def _use_tools(cfg: DatasetConfig, settings: EvalSettings) -> bool:
 
 
 def _rollouts(policy, samples: list[Sample], cfg: DatasetConfig, settings: EvalSettings, tools: bool,
-              generator: torch.Generator, lockstep) -> RolloutBatch:
-    """Roll out through the training collector; without tools the dataset runs single-turn."""
+              generator: torch.Generator, lockstep, draws: bool = False) -> RolloutBatch:
+    """Roll out through the training collector; without tools the dataset runs single-turn.
+    ``draws``: the Avg@k samples instead of the main completions."""
     cfg = cfg if tools else replace(cfg, tools=ToolsConfig())  # no tool system prompt without tools
     configs = {s.dataset: cfg for s in samples}
+    n, params = (settings.samples_per_prompt, settings.draw_params()) if draws else \
+        (settings.n, settings.sampling_params())
     return RolloutCollector(policy, configs, lockstep=lockstep).collect(
-        samples, settings.n, settings.sampling_params(), generator=generator, score=False)
+        samples, n, params, generator=generator, score=False)
 
 
 def judge_rollouts(batch, bench: Benchmark, require_answer_tag: bool = True) -> list[dict[str, Any]]:
@@ -174,8 +199,15 @@ def run_sharded(policy, samples: list[Sample], cfg: DatasetConfig, bench: Benchm
         if chunk:
             batch = _rollouts(policy, chunk, cfg, settings, tools, generator, ranks_done)
             records = judge_rollouts(batch, bench, settings.require_answer_tag)
+            if settings.samples_per_prompt > 1:  # the Avg@k samples; the top level stays the main completion
+                drawn = _rollouts(policy, chunk, cfg, settings, tools, generator, ranks_done, draws=True)
+                for record, judged in zip(records, judge_rollouts(drawn, bench, settings.require_answer_tag)):
+                    assert record["id"] == judged["id"], (record["id"], judged["id"])
+                    record["samples"] = judged["samples"]
         elif lockstep and info.enabled:  # a sharded model needs every rank in every forward
             _rollouts(policy, samples[:1], cfg, settings, tools, generator, ranks_done)
+            if settings.samples_per_prompt > 1:
+                _rollouts(policy, samples[:1], cfg, settings, tools, generator, ranks_done, draws=True)
         gathered = [r for part in all_gather_object(records, info) for r in part]
         if on_records is not None:
             on_records(gathered)
@@ -202,31 +234,41 @@ def evaluate_samples(policy, samples: list[Sample], dataset_cfg: DatasetConfig, 
                      benchmark: str | Benchmark | None = None, max_new_tokens: int = 256, greedy: bool = True,
                      temperature: float = 1.0, n: int = 1, batch_size: int = 8,
                      require_answer_tag: bool = True, tools: bool | None = None, seed: int = 0,
-                     info: DistInfo | None = None, lockstep: bool = False) -> EvalResult:
+                     samples_per_prompt: int = 1, sample_temperature: float = 1.0,
+                     info: DistInfo | None = None, lockstep: bool = False,
+                     on_records: Callable[[list[dict[str, Any]]], None] | None = None) -> EvalResult:
     """Evaluate ``policy`` on ``samples`` of one dataset; metrics come from ``benchmark`` (inferred
     from the task when None: grounding -> refcoco, detection -> coco_det, chart -> chartqa,
     gui -> screenspot / gui_action, temporal -> charades_sta, vqa / mcq -> accuracy).
 
-    ``greedy=False`` samples at ``temperature``; ``n > 1`` adds pass@k. The prompt template, vision
-    budget and tools are the dataset config's. Under torchrun pass ``info`` (and ``lockstep=True``
+    ``greedy=False`` samples at ``temperature``; ``n > 1`` adds pass@k and Avg@n;
+    ``samples_per_prompt=k > 1`` keeps the main completion and adds k samples at
+    ``sample_temperature`` for Avg@k (``avg@k``, ``avg@k_se``) and pass@k. ``on_records`` gets each
+    finished batch's records (progress). The prompt template, vision budget and tools are the
+    dataset config's. Under torchrun pass ``info`` (and ``lockstep=True``
     for FSDP2 / ZeRO-3): samples are sharded and all ranks return the same result."""
     bench = resolve_benchmark(benchmark, samples, dataset_cfg)
     settings = EvalSettings(max_new_tokens=max_new_tokens, temperature=0.0 if greedy else temperature, n=n,
-                            batch_size=batch_size, seed=seed, require_answer_tag=require_answer_tag, tools=tools)
-    records = run_sharded(policy, samples, dataset_cfg, bench, settings, info=info, lockstep=lockstep)
-    return EvalResult(metrics=bench.metric(records), predictions=records)
+                            batch_size=batch_size, seed=seed, require_answer_tag=require_answer_tag, tools=tools,
+                            samples_per_prompt=samples_per_prompt, sample_temperature=sample_temperature)
+    records = run_sharded(policy, samples, dataset_cfg, bench, settings, info=info, lockstep=lockstep,
+                          on_records=on_records)
+    return EvalResult(metrics=score_records(bench, records), predictions=records)
 
 
 def evaluate_mixture_heldout(policy, loaded_datasets: dict[str, Any], *, max_samples: int | None = None,
                              max_new_tokens: int = 256, greedy: bool = True, batch_size: int = 8,
                              require_answer_tag: bool = True, info: DistInfo | None = None,
-                             lockstep: bool = False,
-                             benchmarks: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
+                             lockstep: bool = False, benchmarks: dict[str, str] | None = None,
+                             samples_per_prompt: int = 1, sample_temperature: float = 1.0, seed: int = 0,
+                             on_records: Callable[[list[dict[str, Any]]], None] | None = None
+                             ) -> dict[str, dict[str, float]]:
     """``{dataset: metrics}`` over the held-out split of every dataset that has one (the first
     ``max_samples`` of each). Each metrics dict has ``score``, the dataset's headline metric in
     [0, 1] (acc@0.5, mAP, relaxed accuracy, click / action accuracy, temporal mIoU, accuracy), for
     the mixture search and before/after tables. ``benchmarks`` overrides the inferred benchmark
-    per dataset. ``loaded_datasets`` is what :func:`vrft.data.load.load_datasets` returns."""
+    per dataset. ``samples_per_prompt`` / ``sample_temperature``: Avg@k as in :func:`evaluate_samples`.
+    ``loaded_datasets`` is what :func:`vrft.data.load.load_datasets` returns."""
     out: dict[str, dict[str, float]] = {}
     for name, ds in loaded_datasets.items():
         held = list(ds.heldout)[:max_samples] if max_samples is not None else list(ds.heldout)
@@ -234,6 +276,8 @@ def evaluate_mixture_heldout(policy, loaded_datasets: dict[str, Any], *, max_sam
             continue
         result = evaluate_samples(policy, held, ds.config, benchmark=(benchmarks or {}).get(name),
                                   max_new_tokens=max_new_tokens, greedy=greedy, batch_size=batch_size,
-                                  require_answer_tag=require_answer_tag, info=info, lockstep=lockstep)
+                                  require_answer_tag=require_answer_tag, info=info, lockstep=lockstep,
+                                  samples_per_prompt=samples_per_prompt, sample_temperature=sample_temperature,
+                                  seed=seed, on_records=on_records)
         out[name] = result.metrics
     return out

@@ -9,8 +9,10 @@ One record per sample (one JSON line), written as soon as its batch finishes::
      "reason": null, "extras": {"iou": 0.91}, "samples": [...]}
 
 ``answer`` is in the original frame (pixels of the original image, seconds of the original video).
-With several completions per prompt, ``samples`` holds each completion's text and judgement and the
-top-level fields repeat the first one's.
+With several completions per prompt (``n`` > 1), ``samples`` holds each completion's text and
+judgement and the top-level fields repeat the first one's. With Avg@k samples
+(``samples_per_prompt`` k > 1) the top level is the main (greedy) completion and ``samples`` the k
+sampled ones.
 """
 
 from __future__ import annotations

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch.distributed as dist
+from tqdm import tqdm
 
 from vrft.data.load import load_dataset
 from vrft.data.mixture_config import DatasetConfig, RewardSpec, ToolsConfig, VisionConfig
 from vrft.data.sample import Sample
 from vrft.data.templates import template_text
 from vrft.eval.api import EvalSettings, run_sharded
+from vrft.eval.avg_at_k import score_records
 from vrft.eval.benchmarks import Benchmark, get_benchmark
 from vrft.eval.records import PredictionStore
 from vrft.eval.report import METRICS_JSON, METRICS_MD, run_markdown
@@ -31,7 +34,8 @@ from vrft.policy.policy import Policy
 
 EVAL_CONFIG = "eval_config.json"
 RESUME_KEYS = ("model", "benchmark", "data", "prompt_template", "vision", "tools", "loader_opts",
-               "max_new_tokens", "temperature", "top_p", "n", "require_answer_tag", "seed")
+               "max_new_tokens", "temperature", "top_p", "n", "samples_per_prompt", "sample_temperature",
+               "require_answer_tag", "seed")
 """Settings that change predictions: a rerun into the same folder must keep them."""
 
 
@@ -115,8 +119,10 @@ def run_config(run: EvalRun, cfg: DatasetConfig) -> dict[str, Any]:
             "media_root": cfg.media_root,
             "prompt_template": cfg.prompt_template, "vision": asdict(cfg.vision), "tools": list(run.tools),
             "loader_opts": cfg.loader_opts, "max_new_tokens": s.max_new_tokens, "temperature": s.temperature,
-            "top_p": s.top_p, "n": s.n, "require_answer_tag": s.require_answer_tag,
-            "seed": s.seed if s.temperature > 0 else None,  # greedy: the seed changes nothing
+            "top_p": s.top_p, "n": s.n, "samples_per_prompt": s.samples_per_prompt,
+            "sample_temperature": s.sample_temperature if s.samples_per_prompt > 1 else None,
+            "require_answer_tag": s.require_answer_tag,
+            "seed": s.seed if s.temperature > 0 or s.samples_per_prompt > 1 else None,  # greedy: no effect
             "batch_size": s.batch_size, "max_samples": run.max_samples}
 
 
@@ -171,8 +177,16 @@ def run_eval(run: EvalRun) -> dict[str, Any] | None:
         t0 = time.perf_counter()
         if pending:
             policy = Policy.from_pretrained(run.model, LoadSettings(dtype=run.dtype), device=info.device)
-            run_sharded(policy, pending, cfg, bench, run.settings, info=info,
-                        on_records=store.append if info.is_main else None)
+            # rank 0 on a terminal: a bar of the samples done (a log file gets none)
+            with tqdm(total=len(pending), desc=f"eval {bench.name}", unit="sample",
+                      disable=not (info.is_main and sys.stdout.isatty())) as bar:
+
+                def finished(records: list[dict[str, Any]]) -> None:
+                    store.append(records)
+                    bar.update(len(records))
+
+                run_sharded(policy, pending, cfg, bench, run.settings, info=info,
+                            on_records=finished if info.is_main else None)
         elapsed = time.perf_counter() - t0
         summary = write_outputs(run, bench, samples, store, config, n_generated=len(pending),
                                 elapsed=elapsed) if info.is_main else None
@@ -203,7 +217,7 @@ def write_outputs(run: EvalRun, bench: Benchmark, samples: list[Sample], store: 
     missing = [s.id for s in samples if s.id not in records]
     if missing:
         raise RuntimeError(f"{len(missing)} samples have no prediction in {store.path} (first: {missing[0]})")
-    metrics = bench.metric([records[s.id] for s in samples])
+    metrics = score_records(bench, [records[s.id] for s in samples])
     summary = {"benchmark": bench.name, "model": run.model, "data": config["data"], "n_samples": len(samples),
                "headline": bench.headline, "metrics": metrics, "settings": config,
                "generated_this_run": n_generated, "generate_s": round(elapsed, 3)}

@@ -1,6 +1,6 @@
 """The parts of a run around the GRPO steps: what happens before the first step (the start
 evaluation and the supervised warm-up with its evaluations) and after the last (replica check,
-plots)."""
+plots); plots are also redrawn after every evaluation."""
 
 from __future__ import annotations
 
@@ -21,18 +21,30 @@ def run_warmup(trainer, logger) -> None:
     n = cfg.train.warmup_sft_steps
     if cfg.eval.at_start:
         logger.log(-n, trainer.evaluate("start", -n))
+        refresh_plots(trainer)
     if not n:
         return
-    for k, m in enumerate(sft_warmup(trainer), 1):
-        if cfg.eval.warmup_every and k % cfg.eval.warmup_every == 0 and k < n:
-            m.update(trainer.evaluate(f"warmup-{k}", -n + k))
-        logger.log(-n + k, m)
-    if cfg.eval.after_warmup:
-        logger.log(0, trainer.evaluate("after-warmup"))
+    with trainer.console.phase("warm-up", n, origin=-n):
+        for k, m in enumerate(sft_warmup(trainer), 1):
+            evaluated = bool(cfg.eval.warmup_every and k % cfg.eval.warmup_every == 0 and k < n)
+            if evaluated:
+                m.update(trainer.evaluate(f"warmup-{k}", -n + k))
+            logger.log(-n + k, m)
+            if evaluated:
+                refresh_plots(trainer)
+        if cfg.eval.after_warmup:
+            logger.log(0, trainer.evaluate("after-warmup"))
+            refresh_plots(trainer)
+
+
+def refresh_plots(trainer) -> None:
+    """Redraw the run's plots from metrics.jsonl (rank 0, with log.plots): called after every
+    logged evaluation, so the PNGs follow a run while it trains, not only at its end."""
+    if trainer.info.is_main and trainer.cfg.log.plots:
+        plot_run(trainer.run_dir)
 
 
 def plots_and_replicas(trainer) -> None:
     if trainer.info.enabled:
         check_replicas(trainer.policy.model, trainer.backend, trainer.run_dir)
-    if trainer.info.is_main and trainer.cfg.log.plots:
-        plot_run(trainer.run_dir)
+    refresh_plots(trainer)

@@ -1,5 +1,5 @@
 """PNG plots of a run from its metrics.jsonl: rewards per dataset, completion length, mixture weights,
-held-out scores, warm-up loss."""
+held-out scores, warm-up loss, tool use."""
 
 from __future__ import annotations
 
@@ -64,6 +64,9 @@ def plot_run(run_dir: str) -> list[str]:
         (eval_keys, "Held-out score per dataset", "eval.png", "score"),
         (["sft/loss"] + [k for k in keys if k.startswith("sft/") and k.endswith("/loss") and k != "sft/loss"],
          "Supervised warm-up loss per dataset", "warmup_loss.png", "mean token NLL"),
+        (["tools/call_rate", "tools/valid_call_rate"], "Tool use (episodes calling a tool; valid calls)",
+         "tool_use.png", "fraction"),
+        (["tools/turns_per_episode"], "Assistant turns per episode", "tool_turns.png", "turns"),
     ]
     written = []
     for ks, title, name, ylabel in plots:

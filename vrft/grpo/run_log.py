@@ -1,4 +1,10 @@
-"""Rank-0 run logging: one fixed-format line per step, metrics.jsonl, TensorBoard, optional wandb."""
+"""Rank-0 run logging: metrics.jsonl (every logged step), TensorBoard, optional wandb, and the
+console (a progress bar per phase or a line per step: :mod:`vrft.grpo.progress`).
+
+wandb: the run carries the resolved config, and its id is kept in ``run_dir/wandb_id``: a run
+resumed from a checkpoint of that run dir logs into the same wandb run (``resume="allow"``); a
+fresh run in the same dir starts a new one.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,36 @@ import json
 import math
 import os
 import time
+import uuid
+
+from vrft.grpo.progress import Console
+
+WANDB_ID_FILE = "wandb_id"
+
+
+def wandb_run_id(run_dir: str, fresh: bool) -> str:
+    """The wandb run id of this run dir: the stored one when resuming, else a new one (stored)."""
+    path = os.path.join(run_dir, WANDB_ID_FILE)
+    if not fresh and os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            run_id = f.read().strip()
+        if run_id:
+            return run_id
+    run_id = uuid.uuid4().hex[:16]  # wandb ids: letters and digits
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(run_id + "\n")
+    return run_id
 
 
 class RunLogger:
-    LINE_KEYS = [("sft/loss", "sft_loss"), ("eval/mean_score", "eval"), ("reward/mean", "reward"), ("loss/policy", "loss"), ("loss/kl", "kl"),
-                 ("policy/clip_frac", "clip"), ("policy/entropy", "ent"), ("train/grad_norm", "gnorm"),
-                 ("rollout/completion_len", "len"), ("perf/tokens_per_s", "tok/s"),
-                 ("perf/rollout_s", "roll_s"), ("perf/train_s", "train_s"), ("perf/rss_gb", "rss")]
-
     def __init__(self, run_dir: str, enabled: bool = True, tensorboard: bool = True, wandb_project: str | None = None,
-                 config: dict | None = None, fresh: bool = False):
-        """fresh: a new run in a used run dir replaces its metrics.jsonl (a resumed run appends)."""
+                 config: dict | None = None, fresh: bool = False, console: Console | None = None):
+        """fresh: a new run in a used run dir replaces its metrics.jsonl (a resumed run appends) and
+        starts a new wandb run (a resumed one continues the stored run id). ``config``: the
+        resolved run config, given to wandb."""
         self.enabled = enabled
         self.run_dir = run_dir
+        self.console = console or Console(enabled=enabled)
         self._tb = None
         self._wandb = None
         if not enabled:
@@ -35,10 +58,15 @@ class RunLogger:
         if wandb_project:
             try:
                 import wandb
-
-                self._wandb = wandb.init(project=wandb_project, dir=run_dir, config=config or {})
             except ImportError:
                 print("[vrft] wandb requested but not installed (pip install 'vrft[wandb]')")
+            else:
+                self._wandb = wandb.init(project=wandb_project, dir=run_dir, config=config or {},
+                                         id=wandb_run_id(run_dir, fresh), resume="allow")
+                # vrft's step is the x axis: warm-up steps are <= 0 and a resumed run logs again the
+                # steps after its checkpoint, which wandb's own step (increasing only) would drop.
+                self._wandb.define_metric("step")
+                self._wandb.define_metric("*", step_metric="step")
 
     def log(self, step: int, metrics: dict[str, float], total_steps: int | None = None, t0: float | None = None) -> None:
         if not self.enabled:
@@ -51,16 +79,8 @@ class RunLogger:
                 if math.isfinite(float(v)):
                     self._tb.add_scalar(k, float(v), step)
         if self._wandb is not None:
-            self._wandb.log(metrics, step=step)
-        parts = [f"step {step:>5d}" + (f"/{total_steps}" if total_steps else "")]
-        for key, short in self.LINE_KEYS:
-            if key in metrics:
-                parts.append(f"{short} {metrics[key]:.4g}")
-        if t0 is not None and total_steps:
-            elapsed = time.time() - t0
-            eta = elapsed / max(step, 1) * (total_steps - step)
-            parts.append(f"eta {eta:.0f}s")
-        print(" | ".join(parts), flush=True)
+            self._wandb.log({**metrics, "step": step})
+        self.console.step(step, metrics, total_steps, t0)
 
     def close(self) -> None:
         if not self.enabled:

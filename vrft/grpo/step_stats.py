@@ -8,6 +8,7 @@ import torch
 
 from vrft.data.mixture import GroupOutcome
 from vrft.parallel.dist import DistInfo, all_gather_object
+from vrft.policy.prompt_inputs import MultiTurnCompletion
 from vrft.rollout import RolloutBatch
 
 
@@ -64,6 +65,37 @@ def rollout_metrics(batch: RolloutBatch, weights: dict[str, float], info: DistIn
                 out[f"reward/{name}/{k}"] = v / d["n"]
     for name, w in weights.items():
         out[f"mixture/weight/{name}"] = w
+    return out
+
+
+def assistant_turns(completion: torch.Tensor | MultiTurnCompletion) -> int:
+    """Assistant turns of one row: the runs of generated tokens (loss mask 1) between observation
+    turns (loss mask 0); a plain row's token ids are one turn."""
+    if not isinstance(completion, MultiTurnCompletion):
+        return 1
+    mask_T = completion.loss_mask.bool()
+    if mask_T.numel() == 0:
+        return 0
+    return int(mask_T[0]) + int((mask_T[1:] & ~mask_T[:-1]).sum())
+
+
+def tool_metrics(batch: RolloutBatch, info: DistInfo) -> dict[str, float]:
+    """Tool use of the sampled rows of tool-enabled prompts, over every rank (tool use collapsing to
+    zero is the most reported failure of zoom-in RL, so it is logged every step):
+    ``tools/call_rate`` the fraction of episodes with at least one tool call, ``tools/valid_call_rate``
+    valid calls over all calls (absent without calls), ``tools/turns_per_episode`` the mean number of
+    assistant turns. Nothing when no prompt of the step enables tools."""
+    rows = [i for i, p in enumerate(batch.seq_prompt)
+            if batch.multi_turn and batch.multi_turn[p] and not batch.injected[i]]
+    calls = [batch.contexts[i].tool_calls for i in rows]
+    local = (len(rows), sum(bool(c) for c in calls), sum(len(c) for c in calls),
+             sum(call.valid for c in calls for call in c), sum(assistant_turns(batch.completions[i]) for i in rows))
+    episodes, with_call, n_calls, n_valid, turns = (sum(col) for col in zip(*all_gather_object(local, info)))
+    if not episodes:
+        return {}
+    out = {"tools/call_rate": with_call / episodes, "tools/turns_per_episode": turns / episodes}
+    if n_calls:
+        out["tools/valid_call_rate"] = n_valid / n_calls
     return out
 
 

@@ -28,7 +28,7 @@ import torch
 
 from rewards.registry import list_rewards
 from rewards.runner import RewardRunner, RunnerConfig
-from vrft.config import resolve_batching, save_config
+from vrft.config import resolve_batching, save_config, to_dict
 from vrft.data.bad_media import BadMediaLog
 from vrft.data.mixture import MixtureData
 from vrft.data.mixture_config import load_mixture_config, validate_rewards
@@ -39,13 +39,14 @@ from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
 from vrft.grpo.offpolicy.recipe import OffPolicy, behaviour_logps
 from vrft.grpo.offpolicy.relift import Relift
 from vrft.grpo.offpolicy.remix import Replay
-from vrft.grpo.phases import plots_and_replicas, run_warmup
+from vrft.grpo.phases import plots_and_replicas, refresh_plots, run_warmup
+from vrft.grpo.progress import Console
 from vrft.grpo.rank_log import RankLog
 from vrft.grpo.run_log import RunLogger
 from vrft.grpo.run_state import model_dir, restore_run, resume_path, save_run
 from vrft.grpo.sft_warmup import stage_plan
 from vrft.grpo.step_rollout import StepDraw
-from vrft.grpo.step_stats import group_outcomes, rollout_metrics, work_metrics
+from vrft.grpo.step_stats import group_outcomes, rollout_metrics, tool_metrics, work_metrics
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.parallel import DistInfo, bf16_enabled, build_backend, init_distributed, shutdown
 from vrft.policy.sampling import SamplingParams
@@ -94,6 +95,7 @@ class GRPOTrainer:
         self.step = 0
         self.nonfinite = 0
         self.rank_log = RankLog(self.run_dir, info.rank, enabled=False, fresh=False)  # opened by train()
+        self.console = Console(enabled=info.is_main, bars=cfg.log.progress_bar)
         a, r, b = cfg.algo, cfg.rollout, self.batching
         self.update_settings = UpdateSettings(
             loss=a.loss, clip_low=a.clip_low, clip_high=a.clip_high, beta=a.beta, kl_estimator=a.kl_estimator,
@@ -161,6 +163,7 @@ class GRPOTrainer:
             metrics["rollout/dynamic_kept_frac"] = drawn.n_signal / max(drawn.drawn, 1)
             metrics["rollout/dynamic_refills"] = float(drawn.refills)
         metrics.update(rollout_metrics(batch, self.data.strategy.weights, self.info))
+        metrics.update(tool_metrics(batch, self.info))
         metrics.update(work_metrics(batch, cfg.algo.mu, backend.device))
         n_tokens = sum(int(c.shape[0]) for c in batch.completions)
         metrics.update({"perf/rollout_s": t_roll, "perf/train_s": t_train,
@@ -204,6 +207,13 @@ class GRPOTrainer:
     def evaluate(self, tag: str, step: int | None = None) -> dict[str, float]:
         return evaluate_heldout(self, tag, self.step if step is None else step)
 
+    def _eval_tag(self) -> str | None:
+        """The tag of the held-out evaluation due after this step, if one is."""
+        ev, steps = self.cfg.eval, self.cfg.train.steps
+        if self.step == steps:
+            return "end" if ev.at_end else None
+        return f"step-{self.step}" if ev.every and self.step % ev.every == 0 else None
+
     # ---- the loop --------------------------------------------------------------------------------
     def train(self) -> dict[str, float]:
         cfg, info = self.cfg, self.info
@@ -212,26 +222,29 @@ class GRPOTrainer:
             save_config(cfg, os.path.join(self.run_dir, "config.yaml"))
         resumed = self.resume()
         logger = RunLogger(self.run_dir, enabled=info.is_main, tensorboard=cfg.log.tensorboard,
-                           wandb_project=cfg.log.wandb_project if cfg.log.wandb else None, fresh=not resumed)
+                           wandb_project=cfg.log.wandb_project if cfg.log.wandb else None, config=to_dict(cfg),
+                           fresh=not resumed, console=self.console)
         self.rank_log = RankLog(self.run_dir, info.rank, cfg.log.per_rank, fresh=not resumed)
         if not resumed:
             run_warmup(self, logger)
         t0 = time.time()
         last: dict[str, float] = {}
         try:
-            while self.step < cfg.train.steps:
-                last = self.train_step()
-                self.step += 1
-                if cfg.eval.every and self.step % cfg.eval.every == 0 and self.step != cfg.train.steps:
-                    last.update(self.evaluate(f"step-{self.step}"))
-                if self.step == cfg.train.steps and cfg.eval.at_end:
-                    last.update(self.evaluate("end"))
-                if self.step % cfg.log.every == 0 or self.step == cfg.train.steps:
-                    logger.log(self.step, last, cfg.train.steps, t0)
-                if cfg.checkpoint.every and self.step % cfg.checkpoint.every == 0:
-                    self.save()
-                if os.environ.get("VRFT_FAULT_KILL_AT_STEP") == str(self.step):  # fault injection for tests
-                    os.kill(os.getpid(), signal.SIGKILL)
+            with self.console.phase("RL", cfg.train.steps, done=self.step):
+                while self.step < cfg.train.steps:
+                    last = self.train_step()
+                    self.step += 1
+                    tag = self._eval_tag()
+                    if tag:
+                        last.update(self.evaluate(tag))
+                    if tag or self.step % cfg.log.every == 0 or self.step == cfg.train.steps:
+                        logger.log(self.step, last, cfg.train.steps, t0)  # an evaluation is always logged
+                    if tag:
+                        refresh_plots(self)
+                    if cfg.checkpoint.every and self.step % cfg.checkpoint.every == 0:
+                        self.save()
+                    if os.environ.get("VRFT_FAULT_KILL_AT_STEP") == str(self.step):  # fault injection for tests
+                        os.kill(os.getpid(), signal.SIGKILL)
             if cfg.checkpoint.save_final and (not cfg.checkpoint.every or self.step % cfg.checkpoint.every):
                 self.save()
         finally:
