@@ -1,12 +1,15 @@
 """A stand-in for vrft's vLLM server that records every call, for the trainer's side of the protocol
 (the order of sleep, wake, weight sync and rollouts) where the real server cannot go: vLLM's sleep
 mode needs a CUDA / ROCm GPU. It answers as the real server does, including its refusals: 409 for a
-rollout while asleep, or for a weight load while a level-2 sleep has the weights dropped."""
+rollout while asleep, or for a weight load while a level-2 sleep has the weights dropped. A rollout
+that arrives before the first weight load finished, or during one, is recorded in ``violations``
+(``load_delay_s`` makes every load take that long, so a rank that does not wait is caught)."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from safetensors import safe_open
@@ -16,8 +19,12 @@ class FakeServer:
     """``calls``: (method path, body without the media) in arrival order. ``completion``: the token ids
     every generated sample gets (set it before the first rollout)."""
 
-    def __init__(self, *, sleep_mode: bool = True) -> None:
+    def __init__(self, *, sleep_mode: bool = True, load_delay_s: float = 0.0) -> None:
         self.sleep_mode = sleep_mode
+        self.load_delay_s = load_delay_s
+        self.loading = False
+        self.loads_done = 0
+        self.violations: list[str] = []
         self.sleeping = 0
         self.weights_awake = True
         self.completion: list[int] = []
@@ -42,6 +49,8 @@ class FakeServer:
 
     def answer(self, path: str, body: dict) -> tuple[int, dict]:
         if path == "/generate":
+            if self.loading or not self.loads_done:
+                self.violations.append("a rollout before the weights were loaded")
             if self.sleeping:
                 return 409, {"error": "asleep"}
             comp = {"token_ids": self.completion, "logprobs": [-1.0] * len(self.completion),
@@ -89,6 +98,12 @@ class FakeServer:
                 with fake.lock:
                     fake.calls.append((self.path, {k: v for k, v in body.items() if k != "requests"}))
                     code, out = fake.answer(self.path, body)
+                    loaded = self.path == "/load_weights_file" and code == 200
+                    fake.loading = fake.loading or loaded
+                if loaded:  # outside the lock: a rollout arriving meanwhile must see it loading
+                    time.sleep(fake.load_delay_s)
+                    with fake.lock:
+                        fake.loading, fake.loads_done = False, fake.loads_done + 1
                 self._send(code, out)
 
         return Handler

@@ -31,10 +31,11 @@ class StepDraw:
     """One step's scored rollouts of this rank's prompts, with ground-truth injection, on HF or the
     vLLM server (rank 0 sends it the new weights after every optimizer step).
 
-    With ``rollout.vllm.sleep_mode`` rank 0 puts the server to sleep once every rank's rollouts are
-    done (the trainer's collectives after the rollout order that) and, after the update, wakes its
-    weights, syncs them, then wakes the rest: wake -> sync -> rollout, so a level-2 sleep (weights
-    dropped) never samples from freed memory."""
+    Only rank 0 talks weights to the server; every rank waits for it (one all-reduce) before rolling
+    out again, so no rank samples from old weights. With ``rollout.vllm.sleep_mode`` rank 0 puts the
+    server to sleep once every rank's rollouts are done (another all-reduce) and, after the update,
+    wakes its weights, syncs them, then wakes the rest: wake -> sync -> rollout, so a level-2 sleep
+    (weights dropped) never samples from freed memory."""
 
     def __init__(self, trainer) -> None:
         self.t = trainer
@@ -58,6 +59,7 @@ class StepDraw:
             # The server may hold other weights (started from the base model while this run resumed,
             # or left by an earlier run): it gets this trainer's before the first rollout.
             self.sync_weights()
+            self.t.backend.any_rank(False)  # every rank calls this first; none rolls out before the sync
         return self._client
 
     @property
@@ -65,8 +67,10 @@ class StepDraw:
         return self.external and self.t.cfg.rollout.vllm.sleep_mode and self.t.info.is_main
 
     def before_update(self) -> None:
-        if self.sleeps:
-            self.engine().sleep(self.t.cfg.rollout.vllm.sleep_level)
+        if self.external and self.t.cfg.rollout.vllm.sleep_mode:
+            self.t.backend.any_rank(False)  # every rank's rollouts are done before the server sleeps
+            if self.sleeps:
+                self.engine().sleep(self.t.cfg.rollout.vllm.sleep_level)
 
     def after_update(self) -> None:
         if not self.external:
@@ -76,6 +80,7 @@ class StepDraw:
         self.sync_weights()
         if self.sleeps:
             self.engine().wake_up()
+        self.t.backend.any_rank(False)  # no rank rolls out before the server holds the new weights, awake
 
     def sync_weights(self) -> None:
         """Full weights (gathered from shards / partitions by every rank; LoRA merged) to the server
