@@ -42,6 +42,7 @@ def test_sleep_after_rollouts_and_wake_then_sync_before_the_next(run_overrides, 
     assert fake.violations == []
 
 
+@pytest.mark.slow
 @pytest.mark.multiproc
 def test_two_ranks_wait_for_rank_0s_sync_and_sleep_only_when_both_are_done(run_overrides):  # noqa: F811
     """DDP, 2 processes: only rank 0 talks weights and sleep to the server, but no rank may roll out
