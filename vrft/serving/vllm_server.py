@@ -202,8 +202,9 @@ class Engine:
             raise Refused("this server was started without --sleep-mode (vLLM's sleep mode, CUDA / ROCm only)")
         with self.lock:
             if self.sleeping:
-                self.llm.wake_up(tags)
-                if tags is None:
+                # vLLM resumes scheduling only once every allocation is back (it returns whether it is)
+                fully = self.llm.wake_up(tags)
+                if tags is None or fully is True:
                     self.sleeping = 0
 
     def generate(self, body: dict) -> dict:
