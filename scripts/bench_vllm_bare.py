@@ -25,6 +25,14 @@ import torch
 from vrft.serving.vllm_server import Engine, make_handler, parse_args
 
 
+def timed_generate(engine: Engine, prompts: list, sp, result: dict) -> None:
+    """One bare ``LLM.generate``; its seconds and generated tokens go into ``result``."""
+    t = time.perf_counter()
+    with engine.lock:
+        outs = engine.llm.generate(prompts, sampling_params=sp, use_tqdm=False)
+    result.update(seconds=time.perf_counter() - t, tokens=sum(len(c.token_ids) for o in outs for c in o.outputs))
+
+
 def main() -> None:
     # The protocol keeps the original stdout; everything vLLM prints goes to stderr.
     proto = os.fdopen(os.dup(1), "w", buffering=1)
@@ -44,24 +52,16 @@ def main() -> None:
     for line in sys.stdin:
         cmd = json.loads(line)
         if cmd["body"] not in cache:
-            body = json.load(open(cmd["body"]))
+            with open(cmd["body"]) as f:
+                body = json.load(f)
             cache[cmd["body"]] = ([Engine.prompt(r) for r in body["requests"]], Engine.sampling(body))
-        prompts, sp = cache[cmd["body"]]
         result: dict = {}
-
-        def run():
-            t = time.perf_counter()
-            with engine.lock:
-                outs = engine.llm.generate(prompts, sampling_params=sp, use_tqdm=False)
-            result.update(seconds=time.perf_counter() - t,
-                          tokens=sum(len(c.token_ids) for o in outs for c in o.outputs))
-
         if cmd.get("thread") == "worker":
-            th = threading.Thread(target=run)
+            th = threading.Thread(target=timed_generate, args=(engine, *cache[cmd["body"]], result))
             th.start()
             th.join()
         else:
-            run()
+            timed_generate(engine, *cache[cmd["body"]], result)
         proto.write(json.dumps(result) + "\n")
     server.shutdown()
 

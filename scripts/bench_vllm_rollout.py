@@ -39,6 +39,7 @@ from vrft.policy.tiny_model import build_tiny_model  # noqa: E402
 from vrft.rollout import HFBackend, VLLMServerBackend, prepare_episode, run_turn_loop  # noqa: E402
 from vrft.rollout.vllm_client import VLLMClient, _encode_media, free_port  # noqa: E402
 
+
 def timed(fns: dict, repeats: int) -> dict[str, float]:
     """Median seconds of each callable, interleaved (one call of each per repeat) after a warm-up each."""
     for fn in fns.values():
@@ -62,7 +63,11 @@ class VllmHost:
                                       "--port", str(port), *SERVER_ARGS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True, env={**os.environ, **SERVER_ENV}, cwd=str(ROOT))
         self.client = VLLMClient(f"http://127.0.0.1:{port}", timeout_s=600)
-        self.client.wait_ready(timeout_s=600, proc=self.proc)
+        try:
+            self.client.wait_ready(timeout_s=600, proc=self.proc)
+        except Exception:
+            self.close()
+            raise SystemExit(f"the vLLM host did not start; its log: {log}")
         self.engine = json.loads(self.proc.stdout.readline())
 
     def bare(self, body: Path, thread: str) -> dict:
