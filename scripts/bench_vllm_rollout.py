@@ -1,12 +1,16 @@
-"""Rollout tokens/s in one run: vrft's vLLM path (VLLMServerBackend -> HTTP -> vrft's server) vs bare
-vLLM ``LLM.generate`` on the same prompts and media (same engine settings, no HTTP / JSON), vs vrft's
-HF path (``generate`` on the training model). Tiny Qwen2.5-VL with head size 64 (vLLM's CPU
-attention needs >= 32); every completion is exactly ``--tokens`` long (min = max tokens).
+"""Rollout tokens/s in one run: vrft's vLLM path (VLLMServerBackend -> HTTP/JSON -> vrft's server) vs
+bare vLLM ``LLM.generate`` on the same requests, vs vrft's HF path (``generate`` on the training model).
+Tiny Qwen2.5-VL with head size 64 (vLLM's CPU attention needs >= 32); every completion is exactly
+``--tokens`` long (min = max tokens).
 
     python scripts/bench_vllm_rollout.py                  # P=4 image prompts, G=8, 64 tokens, 3 repeats
 
-Needs the vLLM environment (scripts/vllm_env.sh). Prints one JSON line; medians of ``--repeats``
-after one warm-up call. Target: vrft's vLLM path >= 0.9 x bare vLLM.
+Both vLLM paths run in one process of the vLLM environment on one engine (scripts/bench_vllm_bare.py
+serves vrft's API and runs the bare calls), warm, interleaved repeat by repeat, so they share the
+engine config, the caches and the machine's load. Bare vLLM is timed twice: ``LLM.generate`` from
+the main thread (a user's script) and from a fresh thread (as the server's HTTP handler calls it);
+docs/performance.md explains why the two differ on CPU. Prints one JSON line; medians of
+``--repeats`` after one warm-up call each. Target: vrft's vLLM path >= 0.9 x bare vLLM.
 """
 
 from __future__ import annotations
@@ -26,23 +30,57 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import write_image  # noqa: E402
-from tests.serving.conftest import TINY_VLLM, start_server, vllm_python  # noqa: E402
+from tests.serving.conftest import SERVER_ARGS, SERVER_ENV, TINY_VLLM, vllm_python  # noqa: E402
 from vrft.data.mixture_config import DatasetConfig, ToolsConfig  # noqa: E402
 from vrft.data.sample import Sample  # noqa: E402
 from vrft.policy.policy import Policy  # noqa: E402
 from vrft.policy.sampling import SamplingParams  # noqa: E402
 from vrft.policy.tiny_model import build_tiny_model  # noqa: E402
 from vrft.rollout import HFBackend, VLLMServerBackend, prepare_episode, run_turn_loop  # noqa: E402
-from vrft.rollout.vllm_client import _encode_media  # noqa: E402
+from vrft.rollout.vllm_client import VLLMClient, _encode_media, free_port  # noqa: E402
 
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up (its tokens are counted by the caller)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+
+def timed(fns: dict, repeats: int) -> dict[str, float]:
+    """Median seconds of each callable, interleaved (one call of each per repeat) after a warm-up each."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+class VllmHost:
+    """scripts/bench_vllm_bare.py in the vLLM environment: vrft's server and bare vLLM on one engine."""
+
+    def __init__(self, model: str, log: Path) -> None:
+        port = free_port()
+        self.log = log.open("w")
+        self.proc = subprocess.Popen([str(vllm_python()), str(ROOT / "scripts/bench_vllm_bare.py"), "--model", model,
+                                      "--port", str(port), *SERVER_ARGS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True, env={**os.environ, **SERVER_ENV}, cwd=str(ROOT))
+        self.client = VLLMClient(f"http://127.0.0.1:{port}", timeout_s=600)
+        try:
+            self.client.wait_ready(timeout_s=600, proc=self.proc)
+        except Exception:
+            self.close()
+            raise SystemExit(f"the vLLM host did not start; its log: {log}")
+        self.engine = json.loads(self.proc.stdout.readline())
+
+    def bare(self, body: Path, thread: str) -> dict:
+        self.proc.stdin.write(json.dumps({"body": str(body), "thread": thread}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the vLLM host exited; its log: {self.log.name}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=60)
 
 
 def main() -> None:
@@ -63,32 +101,35 @@ def main() -> None:
                                                   solution={"answer": "red"}, images=[str(work / f"{i}.png")]), cfg))
     params = SamplingParams(max_new_tokens=args.tokens, min_new_tokens=args.tokens)
     n_tokens = args.prompts * args.G * args.tokens
-    proc, client = start_server(model, work / "server.log")
+    host = VllmHost(model, work / "vllm.log")
     try:
-        backend = VLLMServerBackend(policy, engine=client)
+        backend = VLLMServerBackend(policy, engine=host.client)
+        # The bare calls get the very requests vrft sends (media decoded before their clock).
+        reqs = [backend.request(ep.request([])) for ep in eps]
+        body = work / "body.json"
+        body.write_text(json.dumps({"requests": [_encode_media(r) for r in reqs], "n": args.G,
+                                    "params": {**backend.params(params, [], None), "seed": None}}))
         got = sum(len(t.completion) for t in run_turn_loop(backend, policy.processor, eps, args.G, params))
         assert got == n_tokens, f"vrft's vLLM path generated {got} tokens, expected {n_tokens}"
-        t_vrft = timed(lambda: run_turn_loop(backend, policy.processor, eps, args.G, params), args.repeats)
-        # Bare vLLM on the very requests vrft sends (dumped as JSON), in the vLLM environment.
-        reqs = [backend.request(ep.request([])) for ep in eps]
-        body = {"requests": [_encode_media(r) for r in reqs],
-                "n": args.G, "params": {**backend.params(params, [], None), "seed": None}}
-        (work / "body.json").write_text(json.dumps(body))
+        for thread in ("main", "worker"):
+            tokens = host.bare(body, thread)["tokens"]
+            assert tokens == n_tokens, f"bare vLLM generated {tokens} tokens, expected {n_tokens}"
+        secs = timed({"vrft": lambda: run_turn_loop(backend, policy.processor, eps, args.G, params),
+                      "bare_main": lambda: host.bare(body, "main"),
+                      "bare_worker": lambda: host.bare(body, "worker")}, args.repeats)
     finally:
-        proc.kill()
-    bare = subprocess.run([str(vllm_python()), str(ROOT / "scripts/bench_vllm_bare.py"), model, str(work / "body.json"),
-                           str(args.repeats)], capture_output=True, text=True, env={
-                               **os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "PYTHONPATH": str(ROOT)})
-    if bare.returncode:
-        raise SystemExit(bare.stderr[-3000:])
-    bare_out = json.loads(bare.stdout.strip().splitlines()[-1])
-    assert bare_out["tokens"] == n_tokens, f"bare vLLM generated {bare_out['tokens']} tokens, expected {n_tokens}"
-    t_bare = bare_out["seconds"]
-    t_hf = timed(lambda: run_turn_loop(HFBackend(policy), policy.processor, eps, args.G, params), args.repeats)
+        host.close()
+    # The bare calls' own clocks exclude the stdin/stdout round trip; the outer ones are within ms of them.
+    t_hf = timed({"hf": lambda: run_turn_loop(HFBackend(policy), policy.processor, eps, args.G, params)},
+                 args.repeats)["hf"]
+    tok_s = {k: round(n_tokens / v, 1) for k, v in secs.items()}
     print(json.dumps({"prompts": args.prompts, "G": args.G, "tokens": args.tokens, "generated_tokens": n_tokens,
-                      "vrft_vllm_tok_s": round(n_tokens / t_vrft, 1), "bare_vllm_tok_s": round(n_tokens / t_bare, 1),
-                      "hf_tok_s": round(n_tokens / t_hf, 1), "vrft_vs_bare": round(t_bare / t_vrft, 3),
-                      "vllm_vs_hf": round(t_hf / t_vrft, 2)}))
+                      "engine": host.engine, "vrft_vllm_tok_s": tok_s["vrft"],
+                      "bare_vllm_worker_thread_tok_s": tok_s["bare_worker"],
+                      "bare_vllm_main_thread_tok_s": tok_s["bare_main"], "hf_tok_s": round(n_tokens / t_hf, 1),
+                      "vrft_vs_bare_worker": round(secs["bare_worker"] / secs["vrft"], 3),
+                      "vrft_vs_bare_main": round(secs["bare_main"] / secs["vrft"], 3),
+                      "vllm_vs_hf": round(t_hf / secs["vrft"], 2)}))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ from vrft.rollout.vllm_client import VLLMClient, free_port
 ROOT = Path(__file__).resolve().parents[2]
 ENV = Path(os.environ.get("VRFT_VLLM_ENV", Path.home() / ".cache/vrft/vllm-env"))
 TINY_VLLM = TinySize(hidden=256, layers=2, heads=4, kv_heads=2, intermediate=512, vision_hidden=128, vision_heads=2)
+SERVER_ARGS = ["--dtype", "float32", "--max-model-len", "2048", "--enforce-eager", "--gpu-memory-utilization", "0.08"]
+"""Engine settings of the test server on CPU (scripts/bench_vllm_rollout.py uses them too)."""
+SERVER_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "PYTHONPATH": str(ROOT)}
 
 
 def vllm_python() -> Path:
@@ -36,11 +39,11 @@ def vllm_model_dir(tmp_path_factory) -> str:
     return str(build_tiny_model(tmp_path_factory.mktemp("tiny_vllm"), "qwen2_5_vl", TINY_VLLM))
 
 
-def start_server(model: str, log: Path, port: int | None = None):
+def start_server(model: str, log: Path, port: int | None = None, extra: tuple[str, ...] = ()):
     port = port or free_port()
-    env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **SERVER_ENV}
     cmd = [str(vllm_python()), str(ROOT / "vrft/serving/vllm_server.py"), "--model", model, "--port", str(port),
-           "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager", "--gpu-memory-utilization", "0.08"]
+           *SERVER_ARGS, *extra]
     proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
     client = VLLMClient(f"http://127.0.0.1:{port}", timeout_s=300)
     try:

@@ -122,3 +122,21 @@ def test_a_killed_server_gives_a_clear_error(vllm_model_dir, tmp_path):
     with pytest.raises(VLLMServerError, match=client.url):
         client.push_weights([("lm_head.weight", torch.zeros(2))])
     assert np.isfinite(client.timeout_s)
+
+
+def test_sleep_mode_is_refused_at_start_on_cpu(vllm_model_dir, tmp_path):
+    log = tmp_path / "server.log"
+    with pytest.raises(VLLMServerError, match="exited"):
+        start_server(vllm_model_dir, log, extra=("--sleep-mode",))
+    assert "--sleep-mode: vLLM's sleep mode needs a CUDA or ROCm GPU" in log.read_text()
+
+
+def test_a_server_without_sleep_mode_refuses_sleep_and_keeps_serving(vllm_server):
+    _, client = vllm_server
+    assert client.health()["sleep_mode"] is False
+    with pytest.raises(VLLMServerError, match="409.*without --sleep-mode"):
+        client.sleep(1)
+    with pytest.raises(VLLMServerError, match="409.*without --sleep-mode"):
+        client.wake_up()
+    out = client.generate([{"prompt": "hi"}], 2, {"max_tokens": 4})
+    assert len(out) == 1 and len(out[0]) == 2

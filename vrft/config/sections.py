@@ -126,10 +126,13 @@ class VllmConfig:
     """Folder of the ``file`` weight sync; null: the run directory."""
     gpu_memory_utilization: float = 0.3
     """Server launch setting (``vrft vllm-serve``): fraction of GPU memory vLLM may take, in (0, 1)."""
-    sleep_mode: bool = True
-    """Reserved for a GPU-sharing server (sleep during the update); not used by the server yet."""
+    sleep_mode: bool = False
+    """Put the server to sleep during every update and wake it for the weight sync (a server sharing
+    the trainer's GPUs); the server must be started with ``--sleep-mode`` (vLLM supports it on CUDA /
+    ROCm only, so never on CPU), otherwise the run stops at its first contact saying so."""
     sleep_level: Literal[1, 2] = 1
-    """Reserved with ``sleep_mode``: 1 offloads the weights, 2 drops them (they are re-synced)."""
+    """With ``sleep_mode``: 1 offloads the server's weights to host memory, 2 drops them (the weight
+    sync after waking restores them: less host memory, same result); both drop its KV cache."""
     tensor_parallel_size: int = 1
     """Server launch setting: GPUs per vLLM engine."""
     max_model_len: Optional[int] = None

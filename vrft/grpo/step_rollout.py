@@ -29,7 +29,13 @@ def hf_weights(model, full: dict[str, torch.Tensor] | None) -> list[tuple[str, t
 
 class StepDraw:
     """One step's scored rollouts of this rank's prompts, with ground-truth injection, on HF or the
-    vLLM server (rank 0 sends it the new weights after every optimizer step)."""
+    vLLM server (rank 0 sends it the new weights after every optimizer step).
+
+    Only rank 0 talks weights to the server; every rank waits for it (one all-reduce) before rolling
+    out again, so no rank samples from old weights. With ``rollout.vllm.sleep_mode`` rank 0 puts the
+    server to sleep once every rank's rollouts are done (another all-reduce) and, after the update,
+    wakes its weights, syncs them, then wakes the rest: wake -> sync -> rollout, so a level-2 sleep
+    (weights dropped) never samples from freed memory."""
 
     def __init__(self, trainer) -> None:
         self.t = trainer
@@ -45,18 +51,36 @@ class StepDraw:
         if self._client is None:
             v = self.t.cfg.rollout.vllm
             self._client = VLLMClient(v.server_url, timeout_s=v.timeout_s)
-            self._client.health()  # a wrong URL fails here, naming it
+            health = self._client.health()  # a wrong URL fails here, naming it
+            if v.sleep_mode and not health.get("sleep_mode"):
+                raise ValueError(f"rollout.vllm.sleep_mode=true but the vLLM server at {v.server_url} was started "
+                                 "without --sleep-mode (vLLM's sleep mode needs a CUDA / ROCm GPU): restart it "
+                                 "with `vrft vllm-serve ... --sleep-mode` or set rollout.vllm.sleep_mode=false")
             # The server may hold other weights (started from the base model while this run resumed,
             # or left by an earlier run): it gets this trainer's before the first rollout.
             self.sync_weights()
+            self.t.backend.any_rank(False)  # every rank calls this first; none rolls out before the sync
         return self._client
 
+    @property
+    def sleeps(self) -> bool:
+        return self.external and self.t.cfg.rollout.vllm.sleep_mode and self.t.info.is_main
+
     def before_update(self) -> None:
-        pass  # a GPU-sharing server would sleep here (rollout.vllm.sleep_mode: not built yet)
+        if self.external and self.t.cfg.rollout.vllm.sleep_mode:
+            self.t.backend.any_rank(False)  # every rank's rollouts are done before the server sleeps
+            if self.sleeps:
+                self.engine().sleep(self.t.cfg.rollout.vllm.sleep_level)
 
     def after_update(self) -> None:
-        if self.external:
-            self.sync_weights()
+        if not self.external:
+            return
+        if self.sleeps:
+            self.engine().wake_up(["weights"])  # the weights only: the KV cache stays freed during the sync
+        self.sync_weights()
+        if self.sleeps:
+            self.engine().wake_up()
+        self.t.backend.any_rank(False)  # no rank rolls out before the server holds the new weights, awake
 
     def sync_weights(self) -> None:
         """Full weights (gathered from shards / partitions by every rank; LoRA merged) to the server

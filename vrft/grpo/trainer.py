@@ -17,6 +17,7 @@ collectives, lockstep decoding) lives in `vrft.parallel`; the loop never asks wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -111,7 +112,9 @@ class GRPOTrainer:
     def rollout(self) -> DynamicSample:
         """This step's scored groups; with DAPO dynamic sampling, flat groups are dropped and refilled."""
         ds = self.cfg.algo.dynamic_sampling
-        with self.backend.autocast(), self.backend.gathered_for_rollout():
+        # The vLLM server samples: a sharded model is not gathered for a rollout it does not run.
+        gather = contextlib.nullcontext() if self.draws.external else self.backend.gathered_for_rollout()
+        with self.backend.autocast(), gather:
             return draw_with_signal(self.draws.draw, ds.max_attempts if ds.enabled else 0, self.backend.any_rank)
 
     def train_step(self) -> dict[str, float]:

@@ -7,6 +7,9 @@ naming the URL, never hangs. Weight sync: ``init_sync`` makes a process group fo
 the other ranks) and ``push_weights`` broadcasts every tensor of a full Hugging Face state dict (the
 training backend gathers it from FSDP2 shards / ZeRO-3 partitions; LoRA merged before). Fallback:
 ``push_weights_file`` writes one safetensors file on a path both processes see, and the server loads it.
+Sleep mode (a server started with ``--sleep-mode``, GPU only): ``sleep(level)`` after the rollouts frees
+the server's GPU memory for the update; ``wake_up(["weights"])``, the weight sync, then ``wake_up()``
+before the next rollout (level 2 drops the weights: the sync is what restores them).
 """
 
 from __future__ import annotations
@@ -96,6 +99,15 @@ class VLLMClient:
     def score(self, requests: list[dict]) -> list[list[float]]:
         """Log-probs (temperature 1) of each request's fixed ``continuation`` token ids after its prompt."""
         return self.request("/score", {"requests": [_encode_media(r) for r in requests]})["logprobs"]
+
+    # ---- sleep mode (GPU) ---------------------------------------------------------------------------
+    def sleep(self, level: int = 1) -> None:
+        """Free the server's GPU memory (1: weights to host memory, KV cache dropped; 2: both dropped)."""
+        self.request("/sleep", {"level": int(level)})
+
+    def wake_up(self, tags: list[str] | None = None) -> None:
+        """Re-allocate ``tags`` (``["weights"]``, ``["kv_cache"]``) or everything (None) and resume."""
+        self.request("/wake_up", {"tags": tags})
 
     # ---- weight sync -----------------------------------------------------------------------------
     def init_sync(self, *, host: str = "127.0.0.1", port: int | None = None, timeout_s: float = 600.0) -> None:

@@ -10,7 +10,7 @@ never another vrft module. Start it with one command, from the vLLM environment:
 (``vrft vllm-serve`` prints that command for the cached environment). The trainer is the client
 (:mod:`vrft.rollout.vllm_client`). Endpoints, all JSON (arrays as ``{"shape", "dtype", "b64"}``):
 
-- ``GET /health``: ``{"ok": true, "model": ...}``;
+- ``GET /health``: ``{"ok": true, "model": ..., "sleep_mode": bool, "sleeping": level or 0}``;
 - ``POST /generate``: ``{"requests": [{"prompt": text, "images": [HWC uint8], "videos": [THWC uint8],
   "video_fps": [float]}], "n", "params": {temperature, top_p, top_k, max_tokens, min_tokens, stop, logit_bias, seed}}`` ->
   ``{"outputs": [[{"token_ids", "logprobs", "finish_reason", "stop_reason"}] * n]}`` prompt-major;
@@ -22,7 +22,15 @@ never another vrft module. Start it with one command, from the vLLM environment:
 - ``POST /update_weights``: ``{"params": [[name, dtype, shape], ...]}``: receive each tensor by
   broadcast from rank 0 (Hugging Face names) and load it with the model's own ``load_weights``;
 - ``POST /load_weights_file``: ``{"path": file.safetensors}``: the fallback through a shared file;
-- ``POST /close_weight_sync``.
+- ``POST /close_weight_sync``;
+- ``POST /sleep``: ``{"level": 1 | 2}``: vLLM's ``LLM.sleep`` (1: weights offloaded to host memory and
+  the KV cache dropped; 2: both dropped, so the trainer's weight sync after waking restores them);
+- ``POST /wake_up``: ``{"tags": ["weights"] | ["kv_cache"] | null}``: vLLM's ``LLM.wake_up`` (null: all).
+
+Sleep needs ``--sleep-mode`` (vLLM's ``enable_sleep_mode``), which vLLM supports on CUDA / ROCm only:
+asked for on another platform (CPU) the server refuses to start, saying so; a server started
+without it answers ``/sleep`` and ``/wake_up`` with 409 and that reason. While asleep, ``/generate``
+and ``/score`` answer 409 (wake it first) instead of running on dropped weights.
 
 Every weight update resets the prefix, encoder and media caches (nothing computed with the old
 weights may be reused).
@@ -113,11 +121,22 @@ class VrftWorkerExtension:
         self.vrft_pg = None
 
 
+class Refused(RuntimeError):
+    """A request this server cannot serve in its state (answered 409 with the reason)."""
+
+
 class Engine:
     """The vLLM ``LLM`` and the conversions between JSON requests and vLLM's inputs / outputs."""
 
     def __init__(self, args) -> None:
         from vllm import LLM
+        from vllm.platforms import current_platform
+
+        if args.sleep_mode and not current_platform.is_sleep_mode_available():
+            # vLLM would only say "not supported on current platform" deep in its config checks.
+            raise SystemExit(f"--sleep-mode: vLLM's sleep mode needs a CUDA or ROCm GPU; this platform is "
+                             f"{current_platform.device_type or 'unknown'}. Start the server without --sleep-mode "
+                             "(and train with rollout.vllm.sleep_mode=false).")
 
         kwargs = dict(model=args.model, dtype=args.dtype, max_model_len=args.max_model_len,
                       enforce_eager=args.enforce_eager, seed=args.seed, worker_extension_cls=EXTENSION,
@@ -127,8 +146,12 @@ class Engine:
             kwargs["gpu_memory_utilization"] = args.gpu_memory_utilization
         if args.tensor_parallel_size > 1:
             kwargs["tensor_parallel_size"] = args.tensor_parallel_size
+        if args.sleep_mode:
+            kwargs["enable_sleep_mode"] = True
         self.llm = LLM(**kwargs)
         self.model = args.model
+        self.sleep_mode = bool(args.sleep_mode)
+        self.sleeping = 0  # the level slept at; 0 when awake
         self.lock = threading.Lock()  # one engine call at a time (LLM is not thread-safe)
 
     @staticmethod
@@ -160,9 +183,34 @@ class Engine:
                               stop=p.get("stop") or None, include_stop_str_in_output=True, seed=p.get("seed"),
                               logit_bias={int(k): v for k, v in (p.get("logit_bias") or {}).items()} or None)
 
+    def awake(self) -> None:
+        if self.sleeping:
+            raise Refused(f"the engine is asleep (level {self.sleeping}): POST /wake_up first")
+
+    def sleep(self, level: int) -> None:
+        if not self.sleep_mode:
+            raise Refused("this server was started without --sleep-mode (vLLM's sleep mode, CUDA / ROCm only)")
+        if level not in (1, 2):
+            raise ValueError(f"sleep level must be 1 or 2, got {level}")
+        with self.lock:
+            if not self.sleeping:
+                self.llm.sleep(level=level)
+                self.sleeping = level
+
+    def wake_up(self, tags: list[str] | None) -> None:
+        if not self.sleep_mode:
+            raise Refused("this server was started without --sleep-mode (vLLM's sleep mode, CUDA / ROCm only)")
+        with self.lock:
+            if self.sleeping:
+                # vLLM resumes scheduling only once every allocation is back (it returns whether it is)
+                fully = self.llm.wake_up(tags)
+                if tags is None or fully is True:
+                    self.sleeping = 0
+
     def generate(self, body: dict) -> dict:
         sp = self.sampling(body)
         with self.lock:
+            self.awake()
             outs = self.llm.generate([self.prompt(r) for r in body["requests"]], sampling_params=sp, use_tqdm=False)
         result = []
         for out in outs:
@@ -187,6 +235,7 @@ class Engine:
             tails.append(cont)
         sp = SamplingParams(max_tokens=1, temperature=1.0, prompt_logprobs=0)
         with self.lock:
+            self.awake()
             outs = self.llm.generate(prompts, sampling_params=sp, use_tqdm=False)
         result = []
         for out, cont in zip(outs, tails):
@@ -225,7 +274,8 @@ def make_handler(engine: Engine):
 
         def do_GET(self) -> None:
             if self.path == "/health":
-                self._send(200, {"ok": True, "model": engine.model})
+                self._send(200, {"ok": True, "model": engine.model, "sleep_mode": engine.sleep_mode,
+                                 "sleeping": engine.sleeping})
             else:
                 self._send(404, {"error": f"no GET {self.path}"})
 
@@ -247,8 +297,16 @@ def make_handler(engine: Engine):
                 elif self.path == "/close_weight_sync":
                     engine.rpc("vrft_close_sync")
                     out = {"ok": True}
+                elif self.path == "/sleep":
+                    engine.sleep(int(body.get("level", 1)))
+                    out = {"ok": True}
+                elif self.path == "/wake_up":
+                    engine.wake_up(body.get("tags"))
+                    out = {"ok": True}
                 else:
                     return self._send(404, {"error": f"no POST {self.path}"})
+            except Refused as exc:
+                return self._send(409, {"error": str(exc)})
             except Exception as exc:  # the client raises it with the server's message
                 return self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
             self._send(200, out)
@@ -268,6 +326,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="GPU: fraction of its memory; CPU: fraction of RAM for the KV cache (small, e.g. 0.1)")
     ap.add_argument("--tensor-parallel-size", type=int, default=1)
     ap.add_argument("--enforce-eager", action="store_true")
+    ap.add_argument("--sleep-mode", action="store_true",
+                    help="allow /sleep and /wake_up (frees GPU memory during the trainer's update; CUDA / ROCm only)")
     ap.add_argument("--seed", type=int, default=0)
 
 
