@@ -195,6 +195,9 @@ def _check_algo(cfg: "Config") -> None:
     _need(op.gamma > 0, "algo.offpolicy.gamma", f"must be > 0 (LUFFY uses 0.1), got {op.gamma}")
     _need(op.expert_advantage_cap > 0, "algo.offpolicy.expert_advantage_cap",
           f"must be > 0, got {op.expert_advantage_cap}")
+    _need(op.tempsamp_alpha > 0, "algo.offpolicy.tempsamp_alpha", f"must be > 0, got {op.tempsamp_alpha}")
+    _need(op.tempsamp_log_scale >= 0, "algo.offpolicy.tempsamp_log_scale",
+          f"must be >= 0, got {op.tempsamp_log_scale}")
     for key in ("chord_mu_peak", "chord_mu_valley"):
         _need(0 <= getattr(op, key) <= 1, f"algo.offpolicy.{key}", f"must be in [0, 1], got {getattr(op, key)}")
     for key in ("chord_mu_warmup_steps", "chord_mu_decay_steps"):

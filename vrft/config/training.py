@@ -45,11 +45,18 @@ class OffPolicyConfig:
     """gamma of LUFFY's policy shaping p/(p+gamma), > 0."""
     expert_advantage: str = "relative"
     """Advantage of an expert row (registry name): relative (its reward against the sampled rows'
-    mean and std, clipped to +-expert_advantage_cap) | fixed (expert_advantage_value)."""
+    mean and std, clipped to +-expert_advantage_cap) | fixed (expert_advantage_value) | tempsamp
+    (TempSamp-R1's non-linearly shaped reward against the shaped mixed group's mean and std)."""
     expert_advantage_cap: float = 3.0
     """Bound of the relative expert advantage (reached when the sampled rows all scored the same)."""
     expert_advantage_value: float = 1.0
     """The fixed expert advantage."""
+    tempsamp_threshold: float = 0.8
+    """TempSamp-R1 shaping: rewards at or above this are log-compressed, below it exponentially ramped."""
+    tempsamp_log_scale: float = 0.01
+    """TempSamp-R1 shaping: scale of the log compression above the threshold, >= 0."""
+    tempsamp_alpha: float = 1.0
+    """TempSamp-R1 shaping: steepness of the exponential ramp below the threshold, > 0."""
     chord_mu_peak: float = 0.1
     """CHORD: peak of the global SFT coefficient mu, in [0, 1]."""
     chord_mu_valley: float = 0.1
