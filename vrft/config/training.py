@@ -96,6 +96,31 @@ class RemixConfig:
 
 
 @dataclass
+class PrefixSamplingConfig:
+    """Prefix-RFT: some rows of each group continue a prefix of the rendered ground truth; the
+    prefix is trained as expert tokens, the continuation as on-policy tokens (docs/algorithms.md)."""
+
+    enabled: bool = False
+    """Turn prefix sampling on (rollout.backend: hf, plain prompts, algo.loss dapo or dr_grpo)."""
+    per_group: int = 1
+    """Rows of each group continued from an expert prefix (with ground-truth injection, the rows
+    before the injected ones); with gt_injection.per_group, less than rollout.num_generations."""
+    max_ratio: float = 0.95
+    """Fraction of the expert answer's tokens given as prefix at step 0, in [0, 1]."""
+    min_ratio: float = 0.05
+    """Fraction after the cosine decay, in [0, max_ratio]."""
+    decay_steps: Optional[int] = None
+    """Steps of the cosine decay of the fraction from max_ratio to min_ratio; null: train.steps."""
+    entropy_top_frac: float = 0.2
+    """Entropy-based selection: only this fraction of each row's prefix tokens, those of highest
+    entropy under the policy, carry loss; in (0, 1]."""
+    form: str = "luffy"
+    """Objective of the selected prefix tokens: an expert form joined with the RL loss (luffy | none)."""
+    until_step: Optional[int] = None
+    """Prefix sampling only before this training step; null: for the whole run."""
+
+
+@dataclass
 class WarmupStageConfig:
     """One stage of the supervised warm-up's curriculum."""
 
@@ -142,6 +167,8 @@ class AlgoConfig:
     """ReLIFT settings."""
     remix: RemixConfig = field(default_factory=RemixConfig)
     """Replay buffer (ReMix) settings."""
+    prefix_sampling: PrefixSamplingConfig = field(default_factory=PrefixSamplingConfig)
+    """Prefix-RFT: rows continued from a prefix of the ground truth."""
     is_cap: float = 2.0
     """Cap C of the truncated importance weights min(pi_trainer / pi_sampler, C) that correct for
     vLLM sampling (used with rollout.backend: vllm)."""

@@ -14,6 +14,7 @@ import torch
 
 from vrft.grpo.losses import get_loss
 from vrft.grpo.offpolicy.objective import offpolicy_loss
+from vrft.grpo.offpolicy.prefix_rft import select_prefix_tokens
 from vrft.rollout import EXPERT, RolloutBatch
 from vrft.parallel.backend import TrainBackend
 from vrft.policy.policy import Policy
@@ -37,6 +38,8 @@ class UpdateSettings:
     expert_form: str = "luffy"  # how expert rows are trained (vrft.grpo.offpolicy.objective)
     gamma: float = 0.1  # LUFFY's policy-shaping gamma
     chord_mu: float = 0.0  # CHORD's global SFT coefficient this step
+    prefix_form: str = "luffy"  # Prefix-RFT: the expert form of the selected prefix tokens
+    prefix_top_frac: float = 0.2  # Prefix-RFT: the fraction of each row's prefix tokens trained (highest entropy)
 
 
 def pad_right(rows: list[torch.Tensor], value: float = 0.0,
@@ -94,7 +97,9 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
     loss_fn = get_loss(settings.loss)
     rows = list(range(len(batch.completions)))
     expert = [b == EXPERT for b in batch.behaviour]
-    mixed = any(expert)
+    # expert tokens inside policy / old rows (Prefix-RFT); None when the batch has none
+    prefix = batch.expert_tokens if any(t is not None for t in batch.expert_tokens) else None
+    mixed = any(expert) or prefix is not None
     metrics: dict[str, list[float]] = {}
     mb = settings.mini_batch_size or len(rows)
     n_steps = 0
@@ -135,11 +140,22 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                     kw = dict(clip_low=settings.clip_low, clip_high=settings.clip_high, n_tokens_global=n_tok_global,
                               ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
                               n_seqs_global=n_seq_global, max_len=settings.max_new_tokens, is_weights_BT=is_BT)
+                    prefix_BT = None
+                    if prefix is not None:  # the prefix tokens that carry loss: the highest-entropy ones
+                        rows_p = [prefix[i] if prefix[i] is not None else torch.zeros(int(logp_BT.shape[1]))
+                                  for i in idx]
+                        prefix_BT = pad_right([r.float() for r in rows_p], device=dev)[0][:, :logp_BT.shape[1]].bool()
+                        prefix_BT = prefix_BT & mask_BT.bool()
+                        keep_BT = select_prefix_tokens(prefix_BT, pad_right(out.entropy, device=dev)[0],
+                                                       settings.prefix_top_frac)
+                        mask_BT = mask_BT * (~prefix_BT | keep_BT).float()
+                        prefix_BT = keep_BT
                     if mixed:
                         loss, lm = offpolicy_loss(
                             logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, torch.tensor([expert[i] for i in idx]),
                             loss=settings.loss, form=settings.expert_form, gamma=settings.gamma, mu=settings.chord_mu,
-                            n_expert_tokens_global=n_tok_expert, n_expert_seqs_global=n_seq_expert, **kw)
+                            n_expert_tokens_global=n_tok_expert, n_expert_seqs_global=n_seq_expert,
+                            prefix_BT=prefix_BT, prefix_form=settings.prefix_form, **kw)
                     else:
                         loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, **kw)
                     backend.backward(loss)  # each micro-batch's loss is its share of the global loss

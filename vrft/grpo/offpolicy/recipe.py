@@ -69,4 +69,6 @@ class OffPolicy:
         c = self.cfg
         mu = chord_mu(step, warmup_steps=c.chord_mu_warmup_steps, decay_steps=c.chord_mu_decay_steps,
                       peak=c.chord_mu_peak, valley=c.chord_mu_valley)
-        return {"expert_form": c.expert_form, "gamma": c.gamma, "chord_mu": mu}
+        ps = self.algo.prefix_sampling
+        return {"expert_form": c.expert_form, "gamma": c.gamma, "chord_mu": mu, "prefix_form": ps.form,
+                "prefix_top_frac": ps.entropy_top_frac}
