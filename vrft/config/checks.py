@@ -205,6 +205,13 @@ def _check_algo(cfg: "Config") -> None:
     _check_prefix_sampling(cfg)
     _need(a.relift.batch_size >= 1, "algo.relift.batch_size", f"must be >= 1, got {a.relift.batch_size}")
     _need(a.remix.buffer_steps >= 0, "algo.remix.buffer_steps", f"must be >= 0, got {a.remix.buffer_steps}")
+    _need(0 <= a.remix.kl_lambda <= 1, "algo.remix.kl_lambda", f"must be in [0, 1], got {a.remix.kl_lambda}")
+    if a.remix.kl_convex:
+        _need(a.beta > 0, "algo.beta", "algo.remix.kl_convex needs the KL coefficient algo.beta > 0 (the base model "
+                                       "is the frozen reference, loaded only then)")
+        _need(not (a.gt_injection.enabled and a.offpolicy.expert_form in ("chord", "sft")),
+              "algo.remix.kl_convex", f"is not combined with the separate CHORD objective "
+                                      f"(algo.offpolicy.expert_form={a.offpolicy.expert_form!r}); use luffy or none")
     _need(a.is_cap >= 1, "algo.is_cap", f"must be >= 1 (a cap below 1 shrinks every weight), got {a.is_cap}")
     _need(0 <= a.reward_error_rate_max <= 1, "algo.reward_error_rate_max",
           f"must be in [0, 1], got {a.reward_error_rate_max}")

@@ -93,6 +93,12 @@ class RemixConfig:
     until_step: Optional[int] = None
     """Policy reincarnation: from this training step on the buffer is dropped and training is
     on-policy; null: replay for the whole run."""
+    kl_convex: bool = False
+    """ReMix's KL-Convex constraint: the KL term (coefficient algo.beta > 0) becomes
+    kl_lambda * KL(policy || base) + (1 - kl_lambda) * KL(policy || policy before this step's update),
+    on on-policy and replayed rows; works with or without the buffer."""
+    kl_lambda: float = 0.5
+    """Weight of the base model's KL in the KL-Convex constraint, in [0, 1] (1: the plain KL)."""
 
 
 @dataclass

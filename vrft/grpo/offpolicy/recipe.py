@@ -71,4 +71,5 @@ class OffPolicy:
                       peak=c.chord_mu_peak, valley=c.chord_mu_valley)
         ps = self.algo.prefix_sampling
         return {"expert_form": c.expert_form, "gamma": c.gamma, "chord_mu": mu, "prefix_form": ps.form,
-                "prefix_top_frac": ps.entropy_top_frac}
+                "prefix_top_frac": ps.entropy_top_frac, "kl_convex": self.algo.remix.kl_convex,
+                "kl_lambda": self.algo.remix.kl_lambda}
