@@ -27,6 +27,10 @@ supervised objective mixed by CHORD's global coefficient ``mu`` (:func:`chord_mu
 
 where L_RL is normalised by the counts of the sampled rows alone and the SFT term is a token mean
 over the expert tokens of the whole optimizer step (CHORD's token-level loss).
+
+Expert tokens inside a sampled row (Prefix-RFT's prefix, ``prefix_BT``) get a joined form's term
+(``prefix_form``) and are reduced with the RL loss whatever ``form`` is; the row's other tokens go
+through the clipped loss. With a separate form they are part of ``L_RL``.
 """
 
 from __future__ import annotations
