@@ -11,9 +11,9 @@ import torch
 
 from vrft.config import ConfigError, config_from_dict
 from vrft.config.training import PrefixSamplingConfig
+from vrft.grpo.config_names import CONFIG_REGISTRIES
 from vrft.grpo.offpolicy.objective import offpolicy_loss
 from vrft.grpo.offpolicy.prefix_rft import prefix_plan, prefix_ratio, select_prefix_tokens
-from vrft.grpo.config_names import CONFIG_REGISTRIES
 
 GAMMA = 0.1
 

@@ -31,7 +31,7 @@ def test_prefix_rows_continue_the_expert_prefix(policy, media_dir):
                               prefix=PrefixPlan(per_group=1, ratio=0.5))
     assert batch.behaviour == ["policy", "policy", "policy", "expert"] * 2
     for p, row in ((0, 2), (1, 6)):
-        ids, text = ground_truth_tokens(policy, samples[p], batch.prompts[p], collector.configs["plain"])
+        ids, _ = ground_truth_tokens(policy, samples[p], batch.prompts[p], collector.configs["plain"])
         n = prefix_length(int(ids.shape[0]) - 1, 0.5)
         comp, mask = batch.completions[row], batch.expert_tokens[row]
         assert n >= 1 and torch.equal(comp[:n], ids[:n]) and comp.shape[0] > n

@@ -107,7 +107,8 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
     """Run mu epochs of clipped policy-gradient steps; return averaged metrics.
 
     `old_logps[i]` is row i's behaviour log-probs (None: on-policy). `prec_logps[i]`: row i's
-    log-probs under the policy before this update (ReMix's KL-Convex constraint, `settings.kl_convex`). Expert rows (`batch.behaviour`)
+    log-probs under the policy before this update (ReMix's KL-Convex constraint, `settings.kl_convex`).
+    Expert rows (`batch.behaviour`) and expert tokens inside rows (`batch.expert_tokens`, Prefix-RFT)
     take no ratio: a batch holding any goes through :func:`vrft.grpo.offpolicy.objective.offpolicy_loss`.
     Rows whose `loss_mask_B` is 0 (errored rewards, masked truncations) stay in the micro-batches
     with a zero token mask, so every rank runs the same number of forward/backward passes (the
