@@ -8,8 +8,8 @@ import torch
 from rewards.runner import RewardRunner
 from tests.rollout.test_collector import _configs, _sample
 from vrft.policy.sampling import SamplingParams
-from vrft.rollout import PrefixPlan, RolloutCollector, ground_truth_tokens
-from vrft.rollout.prefix import prefix_length, prefix_rows
+from vrft.rollout import PrefixPlan, RolloutCollector, VLLMServerBackend, ground_truth_tokens
+from vrft.rollout.prefix import prefix_length, prefix_rows, sample_with_prefixes
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,13 @@ def test_prefix_sampling_refuses_tool_prompts(policy, media_dir):
     with pytest.raises(ValueError, match="plain prompts only"):
         collector.collect([_sample(media_dir, "tool")], 2, SamplingParams(max_new_tokens=2),
                           prefix=PrefixPlan(per_group=1, ratio=0.5))
+
+
+def test_prefix_sampling_refuses_a_backend_that_retokenizes(policy, media_dir):
+    backend = VLLMServerBackend(policy, engine=object())
+    collector = RolloutCollector(policy, _configs(), RewardRunner(), backend=backend)
+    batch_rows = collector.encode([_sample(media_dir, "plain")])[1]
+    assert batch_rows  # the prompt encodes; the refusal comes from the prefix step itself
+    with pytest.raises(ValueError, match="rollout.backend=hf"):
+        sample_with_prefixes(None, batch_rows, policy, backend, collector.configs, PrefixPlan(1, 0.5),
+                             SamplingParams())

@@ -76,6 +76,9 @@ def sample_with_prefixes(batch: RolloutBatch, episodes: Sequence[Episode], polic
     sharded backends stay collective)."""
     if plan.per_group <= 0:
         return
+    if not getattr(backend, "exact_tokens", True):
+        raise ValueError(f"algo.prefix_sampling continues the exact prefix token ids, which the "
+                         f"{type(backend).__name__} backend cannot (it re-tokenizes text); use rollout.backend=hf")
     requests, made = [], []
     for p, (sample, ep) in enumerate(zip(batch.samples, episodes)):
         if ep.uses_tools:
