@@ -98,3 +98,54 @@ def test_bad_prefix_config_names_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         config_from_dict({}, ["algo.prefix_sampling.enabled=true", "rollout.num_generations=4", "algo.gt_injection.enabled=true",
                               *override], world_size=1, registries=CONFIG_REGISTRIES)
+
+
+def test_policy_update_trains_the_selected_prefix_tokens_and_the_continuation(tiny_model_dir, media_dir):
+    """Through the whole update on the tiny model: the parameter step (SGD, lr 1) equals minus the
+    gradient of the loss written by hand, in which only the highest-entropy half of row 0's 4 prefix
+    tokens carries LUFFY's term and the rest of the prefix carries nothing."""
+    from tests.perf.test_shared_prefix import _prompts, assert_close_to_scale
+    from vrft.grpo.update import UpdateSettings, policy_update
+    from vrft.parallel import DistInfo, build_backend
+    from vrft.policy.loading import LoadSettings
+    from vrft.policy.policy import Policy
+    from vrft.policy.sampling import SamplingParams
+    from vrft.rollout import RolloutBatch
+
+    policy = Policy.from_pretrained(tiny_model_dir("qwen2_5_vl"), LoadSettings())
+    prompts = _prompts(policy, media_dir)[:1]
+    comps = policy.generate(prompts, n=2, params=SamplingParams(max_new_tokens=8, min_new_tokens=8),
+                            generator=torch.Generator().manual_seed(3))
+    toks, seq = [c.token_ids for c in comps], [0, 0]
+    n0, n1 = int(toks[0].shape[0]), int(toks[1].shape[0])
+    adv = torch.tensor([1.0, -1.0])
+    # by hand, before the update
+    out = policy.logprobs(prompts, seq, toks, with_entropy=True)
+    ent = out.entropy[0][:4].tolist()
+    chosen = sorted(range(4), key=lambda t: (-ent[t], t))[:2]
+    lp0, lp1 = out.logprobs
+    p0 = lp0.exp()
+    terms = [-adv[0] * p0[t] / (p0[t] + GAMMA) for t in chosen]  # selected prefix tokens: LUFFY, no ratio
+    terms += [-adv[0] * torch.exp(lp0[t] - lp0[t].detach()) for t in range(4, n0)]  # continuation: ratio 1
+    terms += [-adv[1] * torch.exp(lp1 - lp1.detach()).sum()]
+    by_hand = sum(terms) / (n0 + n1)  # dapo: every loss token of the step (the whole prefix included)
+    policy.model.zero_grad(set_to_none=True)
+    by_hand.backward()
+    want = {n: -p.grad.clone() for n, p in policy.model.named_parameters() if p.grad is not None}
+    policy.model.zero_grad(set_to_none=True)
+
+    batch = RolloutBatch(samples=[None], prompts=prompts, seq_prompt=seq, completions=toks,
+                         sampler_logprobs=[None, None], texts=["", ""], finish_reasons=["length"] * 2,
+                         behaviour=["policy", "policy"],
+                         expert_tokens=[torch.tensor([True] * 4 + [False] * (n0 - 4)), None])
+    before = {n: p.detach().clone() for n, p in policy.model.named_parameters()}
+    backend = build_backend("single", DistInfo())
+    policy.model = backend.setup(policy.model, lambda m: (torch.optim.SGD(m.parameters(), lr=1.0), None), 1)
+    settings = UpdateSettings(loss="dapo", grad_clip=0.0, shared_prefix=False, prefix_form="luffy",
+                              prefix_top_frac=0.5, clip_low=0.2, clip_high=0.28)
+    metrics = policy_update(policy, batch, adv, torch.ones(2), backend, settings)
+    assert metrics["prefix/token_frac"] == pytest.approx(2 / (n0 + n1 - 2))
+    step = {n: p.detach() - before[n] for n, p in policy.model.named_parameters()}
+    assert any(float(v.abs().max()) > 0 for v in want.values())
+    for name, w in want.items():
+        assert_close_to_scale(step[name], w, name, rel=1e-4)
