@@ -9,11 +9,18 @@ import math
 import pytest
 import torch
 
+from tests.perf.test_shared_prefix import _prompts, assert_close_to_scale
 from vrft.config import ConfigError, config_from_dict
 from vrft.config.training import PrefixSamplingConfig
 from vrft.grpo.config_names import CONFIG_REGISTRIES
 from vrft.grpo.offpolicy.objective import offpolicy_loss
 from vrft.grpo.offpolicy.prefix_rft import prefix_plan, prefix_ratio, select_prefix_tokens
+from vrft.grpo.update import UpdateSettings, policy_update
+from vrft.parallel import DistInfo, build_backend
+from vrft.policy.loading import LoadSettings
+from vrft.policy.policy import Policy
+from vrft.policy.sampling import SamplingParams
+from vrft.rollout import RolloutBatch
 
 GAMMA = 0.1
 
@@ -104,14 +111,6 @@ def test_policy_update_trains_the_selected_prefix_tokens_and_the_continuation(ti
     """Through the whole update on the tiny model: the parameter step (SGD, lr 1) equals minus the
     gradient of the loss written by hand, in which only the highest-entropy half of row 0's 4 prefix
     tokens carries LUFFY's term and the rest of the prefix carries nothing."""
-    from tests.perf.test_shared_prefix import _prompts, assert_close_to_scale
-    from vrft.grpo.update import UpdateSettings, policy_update
-    from vrft.parallel import DistInfo, build_backend
-    from vrft.policy.loading import LoadSettings
-    from vrft.policy.policy import Policy
-    from vrft.policy.sampling import SamplingParams
-    from vrft.rollout import RolloutBatch
-
     policy = Policy.from_pretrained(tiny_model_dir("qwen2_5_vl"), LoadSettings())
     prompts = _prompts(policy, media_dir)[:1]
     comps = policy.generate(prompts, n=2, params=SamplingParams(max_new_tokens=8, min_new_tokens=8),
