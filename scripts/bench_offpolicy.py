@@ -26,6 +26,12 @@ def arms(steps: int) -> dict[str, list[str]]:
                   "algo.offpolicy.chord_mu_peak=0.5", "algo.offpolicy.chord_mu_valley=0.1",
                   f"algo.offpolicy.chord_mu_decay_steps={steps}"],
         "relift": ["algo.gt_injection.enabled=false", "algo.relift.enabled=true", "algo.relift.batch_size=8"],
+        "tempsamp": ["algo.gt_injection.enabled=true", "algo.offpolicy.expert_advantage=tempsamp"],
+        "remix": ["algo.gt_injection.enabled=true", "algo.remix.enabled=true"],
+        "remix_kl": ["algo.gt_injection.enabled=true", "algo.remix.enabled=true", "algo.remix.kl_convex=true",
+                     "algo.beta=0.01"],
+        "prefix": ["algo.gt_injection.enabled=false", "algo.prefix_sampling.enabled=true"],
+        "luffy_prefix": ["algo.gt_injection.enabled=true", "algo.prefix_sampling.enabled=true"],
         "sft": ["train.steps=0", f"train.warmup_sft_steps={steps}", "train.warmup_sft_lr=1e-3",
                 "algo.gt_injection.enabled=false"],
     }

@@ -197,3 +197,36 @@ def test_chord_mu_schedule():
     assert chord_mu(20, **kw) == pytest.approx(0.1 + 0.7 * 0.5)  # halfway through the cosine
     assert chord_mu(30, **kw) == pytest.approx(0.1) and chord_mu(99, **kw) == pytest.approx(0.1)
     assert chord_mu(3, warmup_steps=0, decay_steps=0, peak=0.5, valley=0.2) == pytest.approx(0.2)
+
+
+def test_tempsamp_shaping_matches_the_official_formula_by_hand():
+    from vrft.grpo.offpolicy.advantage import tempsamp_shape
+
+    r = torch.tensor([0.0, 0.5, 0.8, 1.0], dtype=torch.float64)
+    s = tempsamp_shape(r, tau=0.8, log_scale=0.01, alpha=1.0)
+    e1 = math.e - 1
+    by_hand = [0.8 - (math.exp(0.8) - 1) / e1, 0.8 - (math.exp(0.3) - 1) / e1, 0.8, 0.8 + 0.01 * math.log(1.2)]
+    assert s.tolist() == pytest.approx(by_hand, abs=1e-12)
+    assert by_hand[0] == pytest.approx(0.0868, abs=1e-4) and by_hand[3] == pytest.approx(0.80182, abs=1e-5)
+
+
+def test_tempsamp_expert_advantage_uses_the_shaped_mixed_group():
+    # group 0: samples 0.0, 0.5, 0.9 and the expert 1.0; group 1: samples all 0, expert 1.0
+    rewards = torch.tensor([0.0, 0.5, 0.9, 1.0, 0.0, 0.0, 0.0, 1.0])
+    group = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    expert = torch.tensor([False, False, False, True] * 2)
+    rule = get_expert_advantage("tempsamp")
+    out = rule(rewards, group, ~expert, expert, tau=0.8, log_scale=0.01, alpha=1.0, eps=1e-6)
+    e1 = math.e - 1
+    s = [0.8 - (math.exp(0.8) - 1) / e1, 0.8 - (math.exp(0.3) - 1) / e1, 0.8 + 0.01 * math.log(1.1),
+         0.8 + 0.01 * math.log(1.2)]
+    mean = sum(s) / 4
+    std = math.sqrt(sum((x - mean) ** 2 for x in s) / 3)
+    assert out[3].item() == pytest.approx((s[3] - mean) / (std + 1e-6), rel=1e-5)
+    # [a, a, a, b]: mean (3a + b) / 4, unbiased std (b - a) / 2 -> A_e = 1.5 whatever the shaping
+    assert out[7].item() == pytest.approx(1.5, rel=1e-5)
+    assert out[[0, 1, 2, 4, 5, 6]].abs().sum() == 0
+    # through the trainer hook: the config keys reach the rule, sampled rows keep the plain estimator
+    batch = _batch(rewards.tolist(), ["policy"] * 3 + ["expert"] + ["policy"] * 3 + ["expert"], group.tolist())
+    adv, _ = _advantages(batch, expert_advantage="tempsamp", tempsamp_threshold=0.8)
+    assert adv[3].item() == pytest.approx(out[3].item(), rel=1e-6) and adv[7].item() == pytest.approx(1.5, rel=1e-5)

@@ -102,3 +102,49 @@ def test_replay_trains_and_resumes_exactly_after_a_kill(run_overrides, tmp_path)
         for key in ("loss/policy", "loss/total", "reward/mean", "train/grad_norm", "policy/ratio_mean",
                     "remix/buffer_rows"):
             assert ra.get(key) == rb.get(key), (ra["step"], key, ra.get(key), rb.get(key))
+
+
+@pytest.mark.slow
+def test_prefix_sampling_trains_and_resumes_exactly_after_a_kill(run_overrides, tmp_path):
+    """Prefix-RFT (one prefix row and one injected row per group of 4) with replay of the previous
+    step: 4 steps straight == 2 steps, SIGKILL, resume, 2 more; the prefix tokens were trained."""
+    recipe = {"train.steps": 4, "checkpoint.every": 2, "algo.prefix_sampling.enabled": "true",
+              "algo.prefix_sampling.per_group": 1, "algo.prefix_sampling.entropy_top_frac": 0.5,
+              "algo.remix.enabled": "true"}
+    straight = run_overrides(**{**recipe, "log.run_dir": tmp_path / "a"})
+    killed = run_overrides(**{**recipe, "log.run_dir": tmp_path / "b"})
+    done = _vrft(straight)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "2"}).returncode == -9
+    resumed = _vrft(killed)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+    assert [r["step"] for r in b] == [1, 2, 3, 4]
+    assert all(r["prefix/token_frac"] > 0 for r in a)
+    for ra, rb in zip(a, b):
+        for key in ("loss/policy", "loss/total", "reward/mean", "train/grad_norm", "prefix/token_frac",
+                    "prefix/token_prob", "remix/buffer_rows"):
+            assert ra.get(key) == rb.get(key), (ra["step"], key, ra.get(key), rb.get(key))
+
+
+@pytest.mark.slow
+def test_remix_with_kl_convex_trains_and_resumes_exactly_after_a_kill(run_overrides, tmp_path):
+    """ReMix: replay of the previous step plus the KL-Convex constraint (base = the reference model,
+    precedent = the policy before the update; mu = 2 so the precedent term acts): 4 steps straight
+    == 2 steps, SIGKILL, resume, 2 more."""
+    recipe = {"train.steps": 4, "checkpoint.every": 2, "algo.remix.enabled": "true", "algo.remix.kl_convex": "true",
+              "algo.remix.kl_lambda": 0.5, "algo.beta": 0.05, "algo.mu": 2}
+    straight = run_overrides(**{**recipe, "log.run_dir": tmp_path / "a"})
+    killed = run_overrides(**{**recipe, "log.run_dir": tmp_path / "b"})
+    done = _vrft(straight)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "2"}).returncode == -9
+    resumed = _vrft(killed)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+    assert [r["step"] for r in b] == [1, 2, 3, 4]
+    assert all(r["remix/kl_precedent"] > 0 and r["remix/kl_base"] > 0 for r in a[1:])
+    for ra, rb in zip(a, b):
+        for key in ("loss/policy", "loss/total", "loss/kl", "remix/kl_base", "remix/kl_precedent", "reward/mean",
+                    "train/grad_norm", "remix/buffer_rows"):
+            assert ra.get(key) == rb.get(key), (ra["step"], key, ra.get(key), rb.get(key))

@@ -195,15 +195,51 @@ def _check_algo(cfg: "Config") -> None:
     _need(op.gamma > 0, "algo.offpolicy.gamma", f"must be > 0 (LUFFY uses 0.1), got {op.gamma}")
     _need(op.expert_advantage_cap > 0, "algo.offpolicy.expert_advantage_cap",
           f"must be > 0, got {op.expert_advantage_cap}")
+    _need(op.tempsamp_alpha > 0, "algo.offpolicy.tempsamp_alpha", f"must be > 0, got {op.tempsamp_alpha}")
+    _need(op.tempsamp_log_scale >= 0, "algo.offpolicy.tempsamp_log_scale",
+          f"must be >= 0, got {op.tempsamp_log_scale}")
     for key in ("chord_mu_peak", "chord_mu_valley"):
         _need(0 <= getattr(op, key) <= 1, f"algo.offpolicy.{key}", f"must be in [0, 1], got {getattr(op, key)}")
     for key in ("chord_mu_warmup_steps", "chord_mu_decay_steps"):
         _need(getattr(op, key) >= 0, f"algo.offpolicy.{key}", f"must be >= 0, got {getattr(op, key)}")
+    _check_prefix_sampling(cfg)
     _need(a.relift.batch_size >= 1, "algo.relift.batch_size", f"must be >= 1, got {a.relift.batch_size}")
     _need(a.remix.buffer_steps >= 0, "algo.remix.buffer_steps", f"must be >= 0, got {a.remix.buffer_steps}")
+    _need(0 <= a.remix.kl_lambda <= 1, "algo.remix.kl_lambda", f"must be in [0, 1], got {a.remix.kl_lambda}")
+    if a.remix.kl_convex:
+        _need(a.beta > 0, "algo.beta", "algo.remix.kl_convex needs the KL coefficient algo.beta > 0 (the base model "
+                                       "is the frozen reference, loaded only then)")
+        _need(not (a.gt_injection.enabled and a.offpolicy.expert_form in ("chord", "sft")),
+              "algo.remix.kl_convex", f"is not combined with the separate CHORD objective "
+                                      f"(algo.offpolicy.expert_form={a.offpolicy.expert_form!r}); use luffy or none")
     _need(a.is_cap >= 1, "algo.is_cap", f"must be >= 1 (a cap below 1 shrinks every weight), got {a.is_cap}")
     _need(0 <= a.reward_error_rate_max <= 1, "algo.reward_error_rate_max",
           f"must be in [0, 1], got {a.reward_error_rate_max}")
+
+
+def _check_prefix_sampling(cfg: "Config") -> None:
+    a, G = cfg.algo, cfg.rollout.num_generations
+    ps = a.prefix_sampling
+    _need(0 <= ps.min_ratio <= ps.max_ratio <= 1, "algo.prefix_sampling.min_ratio",
+          f"need 0 <= min_ratio <= max_ratio <= 1, got {ps.min_ratio} and {ps.max_ratio}")
+    _need(0 < ps.entropy_top_frac <= 1, "algo.prefix_sampling.entropy_top_frac",
+          f"must be in (0, 1], got {ps.entropy_top_frac}")
+    _need(ps.decay_steps is None or ps.decay_steps >= 0, "algo.prefix_sampling.decay_steps",
+          f"must be >= 0 or null, got {ps.decay_steps}")
+    if not ps.enabled:
+        return
+    injected = a.gt_injection.per_group if a.gt_injection.enabled else 0
+    _need(1 <= ps.per_group and ps.per_group + injected < G, "algo.prefix_sampling.per_group",
+          f"must be >= 1 and, with algo.gt_injection.per_group={injected}, leave at least one free sample of "
+          f"rollout.num_generations={G}; got {ps.per_group}")
+    _need(cfg.rollout.backend == "hf", "algo.prefix_sampling.enabled",
+          f"prefix sampling continues the exact prefix token ids, which needs rollout.backend=hf "
+          f"(got {cfg.rollout.backend!r}: the vLLM server re-tokenizes text)")
+    _need(a.loss in ("dapo", "dr_grpo"), "algo.prefix_sampling.enabled",
+          f"prefix rows mix expert and on-policy tokens in one row, which needs a token-sum loss: "
+          f"algo.loss dapo or dr_grpo (got {a.loss!r})")
+    _need(ps.form in ("luffy", "none"), "algo.prefix_sampling.form",
+          f"must be an expert form joined with the RL loss: luffy or none, got {ps.form!r}")
 
 
 def _check_train(cfg: "Config", world_size: int) -> None:

@@ -45,11 +45,18 @@ class OffPolicyConfig:
     """gamma of LUFFY's policy shaping p/(p+gamma), > 0."""
     expert_advantage: str = "relative"
     """Advantage of an expert row (registry name): relative (its reward against the sampled rows'
-    mean and std, clipped to +-expert_advantage_cap) | fixed (expert_advantage_value)."""
+    mean and std, clipped to +-expert_advantage_cap) | fixed (expert_advantage_value) | tempsamp
+    (TempSamp-R1's non-linearly shaped reward against the shaped mixed group's mean and std)."""
     expert_advantage_cap: float = 3.0
     """Bound of the relative expert advantage (reached when the sampled rows all scored the same)."""
     expert_advantage_value: float = 1.0
     """The fixed expert advantage."""
+    tempsamp_threshold: float = 0.8
+    """TempSamp-R1 shaping: rewards at or above this are log-compressed, below it exponentially ramped."""
+    tempsamp_log_scale: float = 0.01
+    """TempSamp-R1 shaping: scale of the log compression above the threshold, >= 0."""
+    tempsamp_alpha: float = 1.0
+    """TempSamp-R1 shaping: steepness of the exponential ramp below the threshold, > 0."""
     chord_mu_peak: float = 0.1
     """CHORD: peak of the global SFT coefficient mu, in [0, 1]."""
     chord_mu_valley: float = 0.1
@@ -86,6 +93,37 @@ class RemixConfig:
     until_step: Optional[int] = None
     """Policy reincarnation: from this training step on the buffer is dropped and training is
     on-policy; null: replay for the whole run."""
+    kl_convex: bool = False
+    """ReMix's KL-Convex constraint: the KL term (coefficient algo.beta > 0) becomes
+    kl_lambda * KL(policy || base) + (1 - kl_lambda) * KL(policy || policy before this step's update),
+    on on-policy and replayed rows; works with or without the buffer."""
+    kl_lambda: float = 0.5
+    """Weight of the base model's KL in the KL-Convex constraint, in [0, 1] (1: the plain KL)."""
+
+
+@dataclass
+class PrefixSamplingConfig:
+    """Prefix-RFT: some rows of each group continue a prefix of the rendered ground truth; the
+    prefix is trained as expert tokens, the continuation as on-policy tokens (docs/algorithms.md)."""
+
+    enabled: bool = False
+    """Turn prefix sampling on (rollout.backend: hf, plain prompts, algo.loss dapo or dr_grpo)."""
+    per_group: int = 1
+    """Rows of each group continued from an expert prefix (with ground-truth injection, the rows
+    before the injected ones); with gt_injection.per_group, less than rollout.num_generations."""
+    max_ratio: float = 0.95
+    """Fraction of the expert answer's tokens given as prefix at step 0, in [0, 1]."""
+    min_ratio: float = 0.05
+    """Fraction after the cosine decay, in [0, max_ratio]."""
+    decay_steps: Optional[int] = None
+    """Steps of the cosine decay of the fraction from max_ratio to min_ratio; null: train.steps."""
+    entropy_top_frac: float = 0.2
+    """Entropy-based selection: only this fraction of each row's prefix tokens, those of highest
+    entropy under the policy, carry loss; in (0, 1]."""
+    form: str = "luffy"
+    """Objective of the selected prefix tokens: an expert form joined with the RL loss (luffy | none)."""
+    until_step: Optional[int] = None
+    """Prefix sampling only before this training step; null: for the whole run."""
 
 
 @dataclass
@@ -135,6 +173,8 @@ class AlgoConfig:
     """ReLIFT settings."""
     remix: RemixConfig = field(default_factory=RemixConfig)
     """Replay buffer (ReMix) settings."""
+    prefix_sampling: PrefixSamplingConfig = field(default_factory=PrefixSamplingConfig)
+    """Prefix-RFT: rows continued from a prefix of the ground truth."""
     is_cap: float = 2.0
     """Cap C of the truncated importance weights min(pi_trainer / pi_sampler, C) that correct for
     vLLM sampling (used with rollout.backend: vllm)."""

@@ -17,4 +17,5 @@ from vrft.registry import Registry
 CONFIG_REGISTRIES: dict[str, Registry] = {
     "algo.advantage": ADVANTAGES, "algo.loss": LOSSES, "algo.kl_estimator": KL_ESTIMATORS,
     "algo.offpolicy.expert_form": EXPERT_FORMS, "algo.offpolicy.expert_advantage": EXPERT_ADVANTAGES,
+    "algo.prefix_sampling.form": EXPERT_FORMS,
 }

@@ -9,6 +9,7 @@ import os
 
 import torch
 
+from vrft.grpo.offpolicy.prefix_rft import prefix_plan
 from vrft.policy.unwrap import strip_parallel, unwrap
 from vrft.rollout import RolloutBatch, RolloutCollector
 from vrft.rollout.vllm_client import VLLMClient
@@ -136,4 +137,5 @@ class StepDraw:
                                      lockstep=t.backend.lockstep)
         return collector.collect(samples, t.cfg.rollout.num_generations, t.sampling_params(),
                                  generator=t.generator, inject_per_group=self.inject_count(),
+                                 prefix=prefix_plan(t.cfg.algo.prefix_sampling, t.step, t.cfg.train.steps),
                                  on_bad_media=lambda s, e: t.bad_media.record(s, e, step=t.step + 1))

@@ -146,10 +146,12 @@ class GRPOTrainer:
                                                                 is_weights)
         old = behaviour_logps(train, old)  # stored log-probs for rows an older policy sampled
         ref = self._logprobs(self.reference, train) if self.reference is not None else None
+        # ReMix's KL-Convex: every row's log-probs under the precedent model (this policy, before the update)
+        prec = self._logprobs(self.policy, train) if cfg.algo.remix.kl_convex else None
         t1 = time.time()
         settings = replace(self.update_settings, **self.offpolicy.update_fields(self.step))
         metrics = policy_update(self.policy, train, adv_T, mask_T, backend, settings,
-                                old_logps=old, ref_logps=ref, is_weights=is_weights)
+                                old_logps=old, ref_logps=ref, is_weights=is_weights, prec_logps=prec)
         metrics.update(self.replay.store(self.step, batch, adv_B, loss_mask_B, behaviour))
         metrics.update(self.relift.after_step(self, batch))
         self.draws.after_update()

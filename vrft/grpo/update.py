@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
-from vrft.grpo.losses import get_loss
+from vrft.grpo.losses import aggregate, get_loss
+from vrft.grpo.offpolicy.kl_convex import kl_convex
 from vrft.grpo.offpolicy.objective import offpolicy_loss
+from vrft.grpo.offpolicy.prefix_rft import select_prefix_tokens
 from vrft.rollout import EXPERT, RolloutBatch
 from vrft.parallel.backend import TrainBackend
 from vrft.policy.policy import Policy
@@ -37,6 +39,10 @@ class UpdateSettings:
     expert_form: str = "luffy"  # how expert rows are trained (vrft.grpo.offpolicy.objective)
     gamma: float = 0.1  # LUFFY's policy-shaping gamma
     chord_mu: float = 0.0  # CHORD's global SFT coefficient this step
+    prefix_form: str = "luffy"  # Prefix-RFT: the expert form of the selected prefix tokens
+    prefix_top_frac: float = 0.2  # Prefix-RFT: the fraction of each row's prefix tokens trained (highest entropy)
+    kl_convex: bool = False  # ReMix: the KL term is lam * KL(base) + (1 - lam) * KL(precedent)
+    kl_lambda: float = 0.5
 
 
 def pad_right(rows: list[torch.Tensor], value: float = 0.0,
@@ -79,13 +85,30 @@ def _micro_logprobs(policy: Policy, batch: RolloutBatch, idx: list[int], tempera
     return out
 
 
+def _add_kl_convex(loss, lm, logp_BT, ref_BT, prec_BT, mask_BT, settings: UpdateSettings, n_tok, n_seq):
+    """``loss + beta * KL_cvx`` reduced like the loss's own tokens over every loss token
+    (:mod:`vrft.grpo.offpolicy.kl_convex`), and its metrics."""
+    kl_BT, base_BT, prec_kl_BT = kl_convex(logp_BT, ref_BT, prec_BT, mask_BT, lam=settings.kl_lambda,
+                                           estimator=settings.kl_estimator)
+    red = {"n_tokens_global": n_tok, "n_seqs_global": n_seq, "max_len": settings.max_new_tokens}
+    kl = aggregate(settings.loss, kl_BT, mask_BT, **red)
+    total = loss + settings.beta * kl
+    lm = {**lm, "loss/kl": kl.detach().float(), "loss/total": total.detach().float(),
+          "remix/kl_base": aggregate(settings.loss, base_BT, mask_BT, **red).detach().float(),
+          "remix/kl_precedent": aggregate(settings.loss, prec_kl_BT, mask_BT, **red).detach().float()}
+    return total, lm
+
+
 def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss_mask_B: torch.Tensor,
                   backend: TrainBackend, settings: UpdateSettings, *,
                   old_logps: list[torch.Tensor] | None = None, ref_logps: list[torch.Tensor] | None = None,
-                  is_weights: list[torch.Tensor] | None = None) -> dict[str, float]:
+                  is_weights: list[torch.Tensor] | None = None,
+                  prec_logps: list[torch.Tensor] | None = None) -> dict[str, float]:
     """Run mu epochs of clipped policy-gradient steps; return averaged metrics.
 
-    `old_logps[i]` is row i's behaviour log-probs (None: on-policy). Expert rows (`batch.behaviour`)
+    `old_logps[i]` is row i's behaviour log-probs (None: on-policy). `prec_logps[i]`: row i's
+    log-probs under the policy before this update (ReMix's KL-Convex constraint, `settings.kl_convex`).
+    Expert rows (`batch.behaviour`) and expert tokens inside rows (`batch.expert_tokens`, Prefix-RFT)
     take no ratio: a batch holding any goes through :func:`vrft.grpo.offpolicy.objective.offpolicy_loss`.
     Rows whose `loss_mask_B` is 0 (errored rewards, masked truncations) stay in the micro-batches
     with a zero token mask, so every rank runs the same number of forward/backward passes (the
@@ -94,7 +117,9 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
     loss_fn = get_loss(settings.loss)
     rows = list(range(len(batch.completions)))
     expert = [b == EXPERT for b in batch.behaviour]
-    mixed = any(expert)
+    # expert tokens inside policy / old rows (Prefix-RFT); None when the batch has none
+    prefix = batch.expert_tokens if any(t is not None for t in batch.expert_tokens) else None
+    mixed = any(expert) or prefix is not None
     metrics: dict[str, list[float]] = {}
     mb = settings.mini_batch_size or len(rows)
     n_steps = 0
@@ -132,16 +157,33 @@ def policy_update(policy: Policy, batch: RolloutBatch, adv_B: torch.Tensor, loss
                     ref_BT = pad_right([ref_logps[i] for i in idx], device=dev)[0] if ref_logps is not None else None
                     is_BT = pad_right([is_weights[i] for i in idx], 1.0, device=dev)[0] \
                         if is_weights is not None else None
+                    cvx = settings.kl_convex and settings.beta > 0  # the KL term is added below, not by the loss
                     kw = dict(clip_low=settings.clip_low, clip_high=settings.clip_high, n_tokens_global=n_tok_global,
-                              ref_logp_BT=ref_BT, beta=settings.beta, kl_estimator=settings.kl_estimator,
-                              n_seqs_global=n_seq_global, max_len=settings.max_new_tokens, is_weights_BT=is_BT)
+                              ref_logp_BT=None if cvx else ref_BT, beta=0.0 if cvx else settings.beta,
+                              kl_estimator=settings.kl_estimator, n_seqs_global=n_seq_global,
+                              max_len=settings.max_new_tokens, is_weights_BT=is_BT)
+                    prefix_BT = None
+                    if prefix is not None:  # the prefix tokens that carry loss: the highest-entropy ones
+                        rows_p = [prefix[i] if prefix[i] is not None else torch.zeros(int(logp_BT.shape[1]))
+                                  for i in idx]
+                        prefix_BT = pad_right([r.float() for r in rows_p], device=dev)[0][:, :logp_BT.shape[1]].bool()
+                        prefix_BT = prefix_BT & mask_BT.bool()
+                        keep_BT = select_prefix_tokens(prefix_BT, pad_right(out.entropy, device=dev)[0],
+                                                       settings.prefix_top_frac)
+                        mask_BT = mask_BT * (~prefix_BT | keep_BT).float()
+                        prefix_BT = keep_BT
                     if mixed:
                         loss, lm = offpolicy_loss(
                             logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, torch.tensor([expert[i] for i in idx]),
                             loss=settings.loss, form=settings.expert_form, gamma=settings.gamma, mu=settings.chord_mu,
-                            n_expert_tokens_global=n_tok_expert, n_expert_seqs_global=n_seq_expert, **kw)
+                            n_expert_tokens_global=n_tok_expert, n_expert_seqs_global=n_seq_expert,
+                            prefix_BT=prefix_BT, prefix_form=settings.prefix_form, **kw)
                     else:
                         loss, lm = loss_fn(logp_BT, old_BT, adv_B[idx].to(dev), mask_BT, **kw)
+                    if cvx:
+                        prec_BT = pad_right([prec_logps[i] for i in idx], device=dev)[0]
+                        loss, lm = _add_kl_convex(loss, lm, logp_BT, ref_BT, prec_BT, mask_BT, settings,
+                                                  n_tok_global, n_seq_global)
                     backend.backward(loss)  # each micro-batch's loss is its share of the global loss
                 if any(loss_mask_B[i] > 0 for i in idx):
                     for k, v in lm.items():

@@ -13,13 +13,14 @@ from vrft.rollout.episode import (
 )
 from vrft.rollout.ground_truth import ground_truth_tokens, inject_ground_truth, supervised_pairs
 from vrft.rollout.loop import run_turn_loop
+from vrft.rollout.prefix import PrefixPlan
 from vrft.rollout.scoring import reward_context, score_rollouts, trajectory_reward_context
 from vrft.rollout.scripted import ScriptedBackend
 from vrft.rollout.trajectory import FINISH_REASONS, TRUNCATED, Trajectory
 
 __all__ = [
     "BACKENDS", "BEHAVIOURS", "DEFAULT_MAX_IMAGES", "DEFAULT_MAX_TOTAL_TOKENS", "EXPERT", "Episode", "FINISH_REASONS",
-    "GenerationBackend", "OLD", "POLICY",
+    "GenerationBackend", "OLD", "POLICY", "PrefixPlan",
     "HFBackend", "Lockstep", "RolloutBatch", "RolloutCollector", "ScriptedBackend", "TRUNCATED", "Trajectory",
     "TurnRequest", "VLLMServerBackend", "batch_from_trajectories", "encode_sample", "episode_for_prompt",
     "ground_truth_tokens", "group_has_signal", "inject_ground_truth", "prepare_episode", "reward_context",

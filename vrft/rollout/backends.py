@@ -103,6 +103,7 @@ class VLLMServerBackend:
     collective with the training ranks (``lockstep`` unused)."""
 
     collective = False
+    exact_tokens = False  # the server re-tokenizes the request's text (no exact token-id prefix)
 
     def __init__(self, policy=None, *, engine=None, **_unused) -> None:
         """engine: a :class:`vrft.rollout.vllm_client.VLLMClient` (``rollout.backend: vllm`` makes it)."""

@@ -54,6 +54,9 @@ class RolloutBatch:
     valid: torch.Tensor | None = per_row(default=None)  # (B,) bool: False when the reward errored
     components: dict[str, torch.Tensor] = per_row(default_factory=dict)  # name -> (B,)
     behaviour_logprobs: list[torch.Tensor | None] = per_row(default_factory=list)  # B: stored for "old" rows
+    # B: (T,) bool per row, True on the completion tokens an expert wrote inside a row the policy
+    # continued (prefix sampling, vrft.rollout.prefix); None: the row's behaviour holds for every token
+    expert_tokens: list[torch.Tensor | None] = per_row(default_factory=list)
 
     @property
     def injected(self) -> list[bool]:

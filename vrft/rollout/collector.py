@@ -27,6 +27,7 @@ from vrft.rollout.batch import POLICY, RolloutBatch
 from vrft.rollout.episode import DEFAULT_MAX_IMAGES, DEFAULT_MAX_TOTAL_TOKENS, Episode, prepare_episode
 from vrft.rollout.ground_truth import inject_ground_truth
 from vrft.rollout.loop import run_turn_loop
+from vrft.rollout.prefix import PrefixPlan, sample_with_prefixes
 from vrft.rollout.scoring import score_rollouts, trajectory_reward_context
 from vrft.rollout.trajectory import Trajectory
 
@@ -76,14 +77,18 @@ class RolloutCollector:
 
     def collect(self, samples: Sequence[Sample], n: int, params: SamplingParams, *,
                 generator: torch.Generator | None = None, inject_per_group: int = 0,
-                score: bool = True, on_bad_media: Callable[[Sample, MediaError], None] | None = None
-                ) -> RolloutBatch:
+                prefix: PrefixPlan | None = None, score: bool = True,
+                on_bad_media: Callable[[Sample, MediaError], None] | None = None) -> RolloutBatch:
         """``n`` rollouts per sample, prompt-major; the last ``inject_per_group`` of each group replaced
-        by the ground truth; scored when ``score`` and the collector has rewards. ``on_bad_media``:
-        see :meth:`episodes` (a skipped sample is not in the batch)."""
+        by the ground truth, and with ``prefix`` the ``prefix.per_group`` rows before them continued
+        from a prefix of it (:mod:`vrft.rollout.prefix`); scored when ``score`` and the collector has
+        rewards. ``on_bad_media``: see :meth:`episodes` (a skipped sample is not in the batch)."""
         samples, episodes = self.encode(samples, on_bad_media)
         trajs = self.trajectories(episodes, n, params, generator=generator)
         batch = batch_from_trajectories(samples, episodes, trajs)
+        if prefix is not None:
+            sample_with_prefixes(batch, episodes, self.policy, self.backend, self.configs, prefix, params,
+                                 generator=generator, lockstep=self.lockstep, skip_last=inject_per_group)
         inject_ground_truth(batch, self.policy, self.configs, inject_per_group)
         if score and self.rewards is not None:
             score_rollouts(batch, self.rewards, self.configs)
@@ -101,7 +106,7 @@ def batch_from_trajectories(samples: list[Sample], episodes: Sequence[Episode],
         finish_reasons=[t.finish_reason for t in trajs], behaviour=[POLICY] * len(trajs),
         contexts=[trajectory_reward_context(samples[t.prompt_index], t) for t in trajs],
         traces=[t.text for t in trajs], multi_turn=[not p for p in plain],
-        behaviour_logprobs=[None] * len(trajs),
+        behaviour_logprobs=[None] * len(trajs), expert_tokens=[None] * len(trajs),
     )
 
 

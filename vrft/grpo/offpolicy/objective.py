@@ -27,6 +27,10 @@ supervised objective mixed by CHORD's global coefficient ``mu`` (:func:`chord_mu
 
 where L_RL is normalised by the counts of the sampled rows alone and the SFT term is a token mean
 over the expert tokens of the whole optimizer step (CHORD's token-level loss).
+
+Expert tokens inside a sampled row (Prefix-RFT's prefix, ``prefix_BT``) get a joined form's term
+(``prefix_form``) and are reduced with the RL loss whatever ``form`` is; the row's other tokens go
+through the clipped loss. With a separate form they are part of ``L_RL``.
 """
 
 from __future__ import annotations
@@ -115,39 +119,53 @@ def offpolicy_loss(logp_BT: Tensor, old_logp_BT: Tensor, adv_B: Tensor, mask_BT:
                    n_tokens_global: Count = None, n_seqs_global: Count = None,
                    n_expert_tokens_global: Count = None, n_expert_seqs_global: Count = None,
                    max_len: Optional[int] = None, ref_logp_BT: Optional[Tensor] = None, beta: float = 0.0,
-                   kl_estimator: str = "k3", **loss_kwargs) -> tuple[Tensor, Metrics]:
+                   kl_estimator: str = "k3", prefix_BT: Optional[Tensor] = None, prefix_form: str = "luffy",
+                   **loss_kwargs) -> tuple[Tensor, Metrics]:
     """The objective of the module docstring for one micro-batch (its share of the global one).
 
     ``expert_B`` (B,) bool marks expert rows; every other row goes to ``loss`` with
-    ``old_logp_BT``. ``n_tokens_global`` / ``n_seqs_global`` count all live rows of the optimizer
-    step (all ranks), ``n_expert_*`` its expert rows; None: this micro-batch's counts."""
+    ``old_logp_BT``. ``prefix_BT`` (B, T) bool marks expert tokens inside the other rows (Prefix-RFT,
+    :mod:`.prefix_rft`): they get ``prefix_form``'s term (a joined form: no ratio, no clip), reduced
+    with the RL loss, and leave the clipped loss. ``n_tokens_global`` / ``n_seqs_global`` count all
+    live rows of the optimizer step (all ranks), ``n_expert_*`` its expert rows; None: this
+    micro-batch's counts."""
     mask_BT = mask_BT.bool()
     expert_B = expert_B.bool().to(mask_BT.device)
     e_mask_BT = mask_BT & expert_B[:, None]
-    s_mask_BT = mask_BT & ~expert_B[:, None]
+    p_mask_BT = mask_BT & ~expert_B[:, None] & (prefix_BT.bool().to(mask_BT.device) if prefix_BT is not None
+                                                 else torch.zeros_like(mask_BT))
+    s_mask_BT = mask_BT & ~expert_B[:, None] & ~p_mask_BT
     n_tok = n_tokens_global if n_tokens_global is not None else float(mask_BT.sum())
     n_seq = n_seqs_global if n_seqs_global is not None else float(mask_BT.any(-1).sum())
     n_e_tok = n_expert_tokens_global if n_expert_tokens_global is not None else float(e_mask_BT.sum())
     n_e_seq = n_expert_seqs_global if n_expert_seqs_global is not None else float(e_mask_BT.any(-1).sum())
-    spec = get_expert_form(form)
+    spec, p_spec = get_expert_form(form), get_expert_form(prefix_form)
+    if not p_spec.joined:
+        raise ValueError(f"the prefix form must be joined with the RL loss (luffy, none), got {prefix_form!r}")
     if not spec.joined:  # the RL loss is normalised over the sampled rows alone
         n_tok, n_seq = float(n_tok) - float(n_e_tok), float(n_seq) - float(n_e_seq)
     logp_safe_BT = torch.where(mask_BT, logp_BT, torch.zeros_like(logp_BT))
     rl, metrics = get_loss(loss)(logp_BT, old_logp_BT, adv_B, s_mask_BT, n_tokens_global=n_tok,
                                  n_seqs_global=n_seq, max_len=max_len, ref_logp_BT=ref_logp_BT, beta=beta,
                                  kl_estimator=kl_estimator, **loss_kwargs)
-    term_BT = torch.where(e_mask_BT, spec.term(logp_safe_BT, adv_B, gamma=gamma), torch.zeros_like(logp_BT))
+    zeros_BT = torch.zeros_like(logp_BT)
+    term_BT = torch.where(e_mask_BT, spec.term(logp_safe_BT, adv_B, gamma=gamma), zeros_BT)
+    p_term_BT = torch.where(p_mask_BT, p_spec.term(logp_safe_BT, adv_B, gamma=gamma), zeros_BT)
+    # Joined terms (expert rows of a joined form, prefix tokens) are reduced with the RL loss's counts.
+    j_mask_BT = p_mask_BT | (e_mask_BT if spec.joined else torch.zeros_like(e_mask_BT))
+    j_term_BT = p_term_BT + (term_BT if spec.joined else zeros_BT)
+    joined = aggregate(loss, j_term_BT, j_mask_BT, n_tokens_global=n_tok, n_seqs_global=n_seq, max_len=max_len)
+    total = rl + joined
+    if beta > 0:
+        ref_BT = torch.where(j_mask_BT, ref_logp_BT, zeros_BT)
+        kl_BT = kl_penalty(torch.where(j_mask_BT, logp_BT, zeros_BT), ref_BT, kl_estimator)
+        total = total + beta * aggregate(loss, kl_BT, j_mask_BT, n_tokens_global=n_tok, n_seqs_global=n_seq,
+                                         max_len=max_len)
     if spec.joined:
-        expert = aggregate(loss, term_BT, e_mask_BT, n_tokens_global=n_tok, n_seqs_global=n_seq, max_len=max_len)
-        total = rl + expert
-        if beta > 0:
-            ref_BT = torch.where(e_mask_BT, ref_logp_BT, torch.zeros_like(logp_BT))
-            kl_BT = kl_penalty(torch.where(e_mask_BT, logp_BT, torch.zeros_like(logp_BT)), ref_BT, kl_estimator)
-            total = total + beta * aggregate(loss, kl_BT, e_mask_BT, n_tokens_global=n_tok, n_seqs_global=n_seq,
-                                             max_len=max_len)
+        expert = joined
     else:
         expert = term_BT.sum() / max(float(n_e_tok), 1.0)
-        total = (1 - mu) * rl + mu * expert
+        total = (1 - mu) * total + mu * expert
         metrics["offpolicy/chord_mu"] = torch.tensor(float(mu))
     n_e_local = e_mask_BT.sum().clamp(min=1)
     p_BT = _p(logp_safe_BT).detach()
@@ -157,4 +175,8 @@ def offpolicy_loss(logp_BT: Tensor, old_logp_BT: Tensor, adv_B: Tensor, mask_BT:
         "offpolicy/expert_token_prob": (torch.where(e_mask_BT, p_BT, torch.zeros_like(p_BT)).sum() / n_e_local).float(),
         "offpolicy/expert_row_frac": (expert_B.sum() / max(expert_B.numel(), 1)).float(),
     })
+    if prefix_BT is not None:
+        metrics["prefix/token_frac"] = (p_mask_BT.sum() / mask_BT.sum().clamp(min=1)).float()
+        metrics["prefix/token_prob"] = (torch.where(p_mask_BT, p_BT, zeros_BT).sum()
+                                        / p_mask_BT.sum().clamp(min=1)).float()
     return total, metrics

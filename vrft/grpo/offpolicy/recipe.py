@@ -58,7 +58,9 @@ class OffPolicy:
         if bool(expert_B.any()):
             c = self.cfg
             adv_e_B = self.expert_rule(rewards_B, batch.group_ids, sampled_B, expert_B & batch.valid.bool(),
-                                       cap=c.expert_advantage_cap, value=c.expert_advantage_value)
+                                       cap=c.expert_advantage_cap, value=c.expert_advantage_value,
+                                       tau=c.tempsamp_threshold, log_scale=c.tempsamp_log_scale,
+                                       alpha=c.tempsamp_alpha)
             adv_B = torch.where(expert_B, adv_e_B.to(adv_B.dtype), adv_B)
             metrics["adv/expert_mean"] = adv_e_B[expert_B].float().mean()
         return adv_B, metrics
@@ -67,4 +69,7 @@ class OffPolicy:
         c = self.cfg
         mu = chord_mu(step, warmup_steps=c.chord_mu_warmup_steps, decay_steps=c.chord_mu_decay_steps,
                       peak=c.chord_mu_peak, valley=c.chord_mu_valley)
-        return {"expert_form": c.expert_form, "gamma": c.gamma, "chord_mu": mu}
+        ps = self.algo.prefix_sampling
+        return {"expert_form": c.expert_form, "gamma": c.gamma, "chord_mu": mu, "prefix_form": ps.form,
+                "prefix_top_frac": ps.entropy_top_frac, "kl_convex": self.algo.remix.kl_convex,
+                "kl_lambda": self.algo.remix.kl_lambda}

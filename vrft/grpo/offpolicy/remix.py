@@ -13,7 +13,8 @@ so each rollout is used in ``1 + buffer_steps`` updates (update-to-data ratio ab
 step ``algo.remix.until_step`` on, the buffer is emptied and training is on-policy again.
 
 The buffer is per rank (each rank replays its own rows) and goes into each rank's checkpoint state,
-so a resumed run replays the same rows. Not implemented: ReMix's KL-convex policy constraint.
+so a resumed run replays the same rows. ReMix's KL-Convex constraint is :mod:`.kl_convex`
+(``algo.remix.kl_convex``); not implemented: replacing the base model at reincarnation.
 """
 
 from __future__ import annotations
