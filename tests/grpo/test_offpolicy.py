@@ -152,12 +152,21 @@ def _batch(rewards, behaviour, group):
                         rewards=torch.tensor(rewards), valid=torch.ones(b, dtype=torch.bool))
 
 
-def _advantages(batch, **offpolicy):
+def _all_advantages(batch, **offpolicy):
+    """(advantages to train on, metrics, the sampled rows' advantages the mixture learner reads)."""
     algo = AlgoConfig()
     for k, v in offpolicy.items():
         setattr(algo.offpolicy, k, v)
     return OffPolicy(algo).advantages(batch, batch.rewards, rank=0, groups_per_rank=[len(batch.samples)],
                                       reduce_sum=lambda t: t)
+
+
+def _advantages(batch, **offpolicy):
+    return _all_advantages(batch, **offpolicy)[:2]
+
+
+def _signal(batch, **offpolicy):
+    return _all_advantages(batch, **offpolicy)[2]
 
 
 def test_expert_rows_stay_out_of_group_statistics_and_the_mixture_signal():
@@ -177,6 +186,22 @@ def test_expert_rows_stay_out_of_group_statistics_and_the_mixture_signal():
     out_a = group_outcomes(_batch(base, kinds, group), adv_a)
     out_b = group_outcomes(_batch(changed, kinds, group), adv_b)
     assert out_a == out_b  # the mixture learns from sampled rows only
+
+
+def test_mixed_group_baseline_counts_the_expert_in_the_statistics():
+    """group_baseline: mixed (TempSamp-R1's mixed-policy GRPO): all four rows in the mean and std,
+    so three failed samples against a successful expert get (0 - 1/4) / std each; the mixture
+    signal still comes from the sampled rows alone."""
+    kinds, group = ["policy"] * 3 + ["expert"], [0, 0, 0, 0]
+    rewards = [0.0, 0.0, 0.0, 1.0]
+    adv, m = _advantages(_batch(rewards, kinds, group), group_baseline="mixed")
+    std = math.sqrt((3 * 0.25 ** 2 + 0.75 ** 2) / 3)  # unbiased, as GRPO
+    assert adv[:3].tolist() == pytest.approx([-0.25 / std] * 3, rel=1e-4)
+    assert adv[3] == pytest.approx(0.75 / std, rel=1e-4) and m["adv/expert_mean"] == pytest.approx(0.75 / std, rel=1e-4)
+    sampled_only, _ = _advantages(_batch(rewards, kinds, group))
+    assert sampled_only[:3].tolist() == [0.0, 0.0, 0.0]  # the default: no signal among equal samples
+    signal = _signal(_batch(rewards, kinds, group), group_baseline="mixed")
+    assert signal[:3].tolist() == [0.0, 0.0, 0.0]  # what the mixture learner reads: the sampled rows alone
 
 
 def test_fixed_expert_advantage_and_cap():

@@ -43,6 +43,12 @@ class OffPolicyConfig:
     | chord (mu-weighted SFT with token weight p(1-p)) | sft (mu-weighted plain SFT)."""
     gamma: float = 0.1
     """gamma of LUFFY's policy shaping p/(p+gamma), > 0."""
+    group_baseline: Literal["sampled", "mixed"] = "sampled"
+    """Rows in a group's mean and std: sampled (the policy's rows only; an expert row's advantage then
+    comes from expert_advantage; LUFFY's grpo_split) | mixed (every row, expert rows included, as
+    TempSamp-R1's and LUFFY's mixed-policy GRPO: a group whose samples all failed then gets negative
+    advantages for them against the expert's success; expert_advantage is not used). Either way the
+    mixture learner's signal counts sampled rows only."""
     expert_advantage: str = "relative"
     """Advantage of an expert row (registry name): relative (its reward against the sampled rows'
     mean and std, clipped to +-expert_advantage_cap) | fixed (expert_advantage_value) | tempsamp

@@ -125,8 +125,8 @@ class GRPOTrainer:
         t_roll = time.time() - t0
         rewards_B = torch.nan_to_num(batch.rewards, nan=0.0)
         groups_per_rank = backend.gather_objects(len(batch.samples))
-        # Group statistics over the sampled rows only; expert rows get theirs by the configured rule.
-        adv_B, adv_metrics = self.offpolicy.advantages(batch, rewards_B, rank=self.info.rank,
+        # Expert rows get advantages by the configured baseline / rule; the mixture reads the sampled rows'.
+        adv_B, adv_metrics, signal_B = self.offpolicy.advantages(batch, rewards_B, rank=self.info.rank,
                                                        groups_per_rank=groups_per_rank, reduce_sum=backend.reduce_sum)
         loss_mask_B = batch.valid.float()
         if cfg.algo.mask_truncated:
@@ -160,7 +160,7 @@ class GRPOTrainer:
         t_train = time.time() - t1
         self._check_finite(metrics)
         # The data side learns from every group drawn on every rank (dropped ones inform difficulty).
-        local = group_outcomes(batch, adv_B) + [g for d in drawn.dropped for g in group_outcomes(d, None, False)]
+        local = group_outcomes(batch, signal_B) + [g for d in drawn.dropped for g in group_outcomes(d, None, False)]
         global_ids = list(self.data.last_global_ids)
         metrics.update(self.data.observe([g for part in backend.gather_objects(local) for g in part]))
         metrics.update(adv_metrics)

@@ -1,7 +1,8 @@
 """What the trainer asks of the off-policy machinery, one hook per phase of a step:
 
 - :meth:`OffPolicy.advantages`: the estimator over the sampled rows only (expert rows out of every
-  group statistic), then each expert row's advantage by the configured rule;
+  group statistic), then each expert row's advantage by the configured rule; or, with
+  ``group_baseline: mixed``, the estimator over every row, expert rows included;
 - :meth:`OffPolicy.behaviour_logps`: each row's behaviour log-probs for the ratio (the stored ones
   for ``old`` rows);
 - :meth:`OffPolicy.update_fields`: the objective's settings for this step (form, gamma, CHORD's mu).
@@ -50,20 +51,29 @@ class OffPolicy:
         self.expert_rule = get_expert_advantage(self.cfg.expert_advantage)
 
     def advantages(self, batch: RolloutBatch, rewards_B: Tensor, *, rank: int, groups_per_rank: list[int],
-                   reduce_sum: Callable[[Tensor], Tensor]) -> tuple[Tensor, dict]:
+                   reduce_sum: Callable[[Tensor], Tensor]) -> tuple[Tensor, dict, Tensor]:
+        """(advantages to train on, metrics, the sampled rows' own advantages, which the mixture
+        learner reads: they never see an expert row, whatever the baseline)."""
         expert_B = expert_mask(batch)
         sampled_B = batch.valid.bool() & ~expert_B
-        adv_B, metrics = advantages_over_ranks(self.algo.advantage, rewards_B, batch.group_ids, sampled_B,
-                                               rank=rank, groups_per_rank=groups_per_rank, reduce_sum=reduce_sum)
+        kw = dict(rank=rank, groups_per_rank=groups_per_rank, reduce_sum=reduce_sum)
+        signal_B, metrics = advantages_over_ranks(self.algo.advantage, rewards_B, batch.group_ids, sampled_B, **kw)
+        if self.cfg.group_baseline == "mixed":
+            # Every live row in the statistics, the expert's too: one estimator for all rows.
+            adv_B, metrics = advantages_over_ranks(self.algo.advantage, rewards_B, batch.group_ids, batch.valid.bool(),
+                                                   **kw)
+            if bool(expert_B.any()):
+                metrics["adv/expert_mean"] = adv_B[expert_B].float().mean()
+            return adv_B, metrics, signal_B
+        adv_B = signal_B
         if bool(expert_B.any()):
             c = self.cfg
             adv_e_B = self.expert_rule(rewards_B, batch.group_ids, sampled_B, expert_B & batch.valid.bool(),
                                        cap=c.expert_advantage_cap, value=c.expert_advantage_value,
-                                       tau=c.tempsamp_threshold, log_scale=c.tempsamp_log_scale,
-                                       alpha=c.tempsamp_alpha)
+                                       tau=c.tempsamp_threshold, log_scale=c.tempsamp_log_scale, alpha=c.tempsamp_alpha)
             adv_B = torch.where(expert_B, adv_e_B.to(adv_B.dtype), adv_B)
             metrics["adv/expert_mean"] = adv_e_B[expert_B].float().mean()
-        return adv_B, metrics
+        return adv_B, metrics, signal_B
 
     def update_fields(self, step: int) -> dict:
         c = self.cfg
