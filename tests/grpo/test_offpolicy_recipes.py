@@ -12,6 +12,18 @@ from vrft.grpo.advantages import get_advantage
 from vrft.grpo.offpolicy.relift import failed_groups, sft_loss_B
 
 
+def _straight_and_killed(run_overrides, recipe: dict, tmp_path):
+    """Metrics of `recipe` run straight (tmp_path/a) and killed at step 2 then resumed (tmp_path/b)."""
+    straight = run_overrides(**{**recipe, "log.run_dir": tmp_path / "a"})
+    killed = run_overrides(**{**recipe, "log.run_dir": tmp_path / "b"})
+    done = _vrft(straight)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "2"}).returncode == -9
+    resumed = _vrft(killed)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    return _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+
+
 def test_raft_advantage_is_one_for_each_groups_best():
     rewards = torch.tensor([0.2, 0.9, 0.9, 0.1, 0.0, 0.5, 0.3])
     group = torch.tensor([0, 0, 0, 0, 1, 1, 1])
@@ -42,14 +54,7 @@ def test_chord_and_relift_train_and_resume_exactly_after_a_kill(run_overrides, t
               "algo.offpolicy.chord_mu_peak": 0.5, "algo.offpolicy.chord_mu_valley": 0.1,
               "algo.offpolicy.chord_mu_decay_steps": 4, "algo.relift.enabled": "true",
               "algo.relift.batch_size": 3, "algo.relift.fail_threshold": 0.5}
-    straight = run_overrides(**{**recipe, "log.run_dir": tmp_path / "a"})
-    killed = run_overrides(**{**recipe, "log.run_dir": tmp_path / "b"})
-    assert _vrft(straight).returncode == 0
-    first = _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "2"})
-    assert first.returncode == -9, first.stderr[-2000:]
-    resumed = _vrft(killed)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+    a, b = _straight_and_killed(run_overrides, recipe, tmp_path)
     assert [r["step"] for r in b] == [1, 2, 3, 4]
     assert any(r.get("relift/sft_steps", 0) > 0 for r in a)  # the interleaved SFT ran
     assert a[0]["offpolicy/chord_mu"] == pytest.approx(0.5)
@@ -90,13 +95,7 @@ def test_replay_trains_and_resumes_exactly_after_a_kill(run_overrides, tmp_path)
     """Replay of the previous step's rows (non-empty at the checkpoint): 4 steps straight == 2,
     SIGKILL, resume, 2 more."""
     recipe = {"train.steps": 4, "checkpoint.every": 2, "algo.remix.enabled": "true", "algo.remix.buffer_steps": 1}
-    straight = run_overrides(**{**recipe, "log.run_dir": tmp_path / "a"})
-    killed = run_overrides(**{**recipe, "log.run_dir": tmp_path / "b"})
-    assert _vrft(straight).returncode == 0
-    assert _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "2"}).returncode == -9
-    resumed = _vrft(killed)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+    a, b = _straight_and_killed(run_overrides, recipe, tmp_path)
     assert a[-1]["remix/buffer_rows"] > 0
     for ra, rb in zip(a, b):
         for key in ("loss/policy", "loss/total", "reward/mean", "train/grad_norm", "policy/ratio_mean",
@@ -111,14 +110,7 @@ def test_prefix_sampling_trains_and_resumes_exactly_after_a_kill(run_overrides, 
     recipe = {"train.steps": 4, "checkpoint.every": 2, "algo.prefix_sampling.enabled": "true",
               "algo.prefix_sampling.per_group": 1, "algo.prefix_sampling.entropy_top_frac": 0.5,
               "algo.remix.enabled": "true"}
-    straight = run_overrides(**{**recipe, "log.run_dir": tmp_path / "a"})
-    killed = run_overrides(**{**recipe, "log.run_dir": tmp_path / "b"})
-    done = _vrft(straight)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "2"}).returncode == -9
-    resumed = _vrft(killed)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+    a, b = _straight_and_killed(run_overrides, recipe, tmp_path)
     assert [r["step"] for r in b] == [1, 2, 3, 4]
     assert all(r["prefix/token_frac"] > 0 for r in a)
     for ra, rb in zip(a, b):
@@ -134,14 +126,7 @@ def test_remix_with_kl_convex_trains_and_resumes_exactly_after_a_kill(run_overri
     == 2 steps, SIGKILL, resume, 2 more."""
     recipe = {"train.steps": 4, "checkpoint.every": 2, "algo.remix.enabled": "true", "algo.remix.kl_convex": "true",
               "algo.remix.kl_lambda": 0.5, "algo.beta": 0.05, "algo.mu": 2}
-    straight = run_overrides(**{**recipe, "log.run_dir": tmp_path / "a"})
-    killed = run_overrides(**{**recipe, "log.run_dir": tmp_path / "b"})
-    done = _vrft(straight)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert _vrft(killed, {"VRFT_FAULT_KILL_AT_STEP": "2"}).returncode == -9
-    resumed = _vrft(killed)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
+    a, b = _straight_and_killed(run_overrides, recipe, tmp_path)
     assert [r["step"] for r in b] == [1, 2, 3, 4]
     assert all(r["remix/kl_precedent"] > 0 and r["remix/kl_base"] > 0 for r in a[1:])
     for ra, rb in zip(a, b):

@@ -17,10 +17,14 @@ from vrft.config import load_config
 from vrft.configs import config_path
 from vrft.data.mixture_config import load_mixture_config
 from vrft.data.synth import generate, is_current
+from vrft.data.synth.common import parse_difficulty
 from vrft.eval.report import stages_table
 from vrft.grpo.trainer import run_training
 
 DEMO_TASKS = ["color", "grounding", "detection", "chart", "gui", "gui_type", "temporal", "zoom"]
+#: Synthetic difficulty per task (`vrft synth --difficulty`): medium unless named here or given with
+#: `--difficulty task=level` (docs/demo.md measures the RL-only recipe with temporal and gui_type easy).
+DEMO_DIFFICULTY: dict[str, str] = {}
 
 
 def add_arguments(parser) -> None:
@@ -32,18 +36,39 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fresh", action="store_true", help="start a new run even if the run dir has checkpoints")
     parser.add_argument("--datasets", default=None,
                         help="comma-separated subset of the demo mixture's datasets (default: all)")
+    parser.add_argument("--difficulty", default=None,
+                        help="synthetic difficulty per task, e.g. temporal=easy,gui_type=easy (default: medium)")
 
 
 def cache_dir() -> str:
     return os.path.expanduser(os.environ.get("VRFT_CACHE", "~/.cache/vrft"))
 
 
-def ensure_synthetic_data(root: str, n: int, test_n: int, tasks: list[str] = DEMO_TASKS) -> str:
+def parse_difficulty_overrides(text: str | None) -> dict[str, str]:
+    """`temporal=easy,gui_type=0.2` -> {task: level} over DEMO_DIFFICULTY; names and levels checked."""
+    levels = dict(DEMO_DIFFICULTY)
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        task, sep, level = item.partition("=")
+        if not sep or task not in DEMO_TASKS:
+            raise SystemExit(f"vrft demo --difficulty: expected task=level with a task of {DEMO_TASKS}, got {item!r}")
+        try:
+            parse_difficulty(level)
+        except ValueError as err:
+            raise SystemExit(f"vrft demo --difficulty {item}: {err}") from None
+        levels[task] = level
+    return levels
+
+
+def ensure_synthetic_data(root: str, n: int, test_n: int, tasks: list[str] = DEMO_TASKS,
+                          difficulty: dict[str, str] | None = None) -> str:
     out = os.path.join(root, "synth")
-    missing = [t for t in tasks if not is_current(out, [t], n=n, seed=0, test_n=test_n)]
-    if missing:
-        print(f"[vrft demo] generating synthetic tasks {missing} in {out}", flush=True)
-        generate(out, missing, n, 0, "medium", test_n)
+    levels = DEMO_DIFFICULTY if difficulty is None else difficulty
+    for level in sorted({levels.get(t, "medium") for t in tasks}):
+        group = [t for t in tasks if levels.get(t, "medium") == level]
+        missing = [t for t in group if not is_current(out, [t], n=n, seed=0, difficulty=level, test_n=test_n)]
+        if missing:
+            print(f"[vrft demo] generating synthetic tasks {missing} ({level}) in {out}", flush=True)
+            generate(out, missing, n, 0, level, test_n)
     return out
 
 
@@ -82,7 +107,8 @@ def run(args) -> int:
     root = cache_dir()
     os.environ.setdefault("VRFT_CACHE", root)  # demo.yaml's paths expand ${VRFT_CACHE}
     names = [n.strip() for n in args.datasets.split(",") if n.strip()] if args.datasets else DEMO_TASKS
-    ensure_synthetic_data(root, args.n, args.test_n, [t for t in DEMO_TASKS if t in names])
+    ensure_synthetic_data(root, args.n, args.test_n, [t for t in DEMO_TASKS if t in names],
+                          parse_difficulty_overrides(args.difficulty))
     run_dir = args.run_dir or os.path.join("runs", f"demo-seed{args.seed}")
     overrides = [f"train.seed={args.seed}", f"log.run_dir={run_dir}", f"data.cache_dir={root}"]
     if args.fresh:
