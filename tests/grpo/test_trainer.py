@@ -167,8 +167,8 @@ def test_two_process_backends_keep_replicas_identical(run_overrides, tmp_path, b
 
 
 def test_dynamic_sampling_keeps_only_groups_with_signal(run_overrides):
-    from vrft.rollout import group_has_signal
     from vrft.grpo.trainer import GRPOTrainer
+    from vrft.rollout import group_has_signal
 
     # Ground-truth injection gives every group one rewarded sample among unrewarded ones.
     cfg = load_config(None, run_overrides(**{"algo.dynamic_sampling.enabled": "true",

@@ -16,9 +16,9 @@ from vrft.grpo.losses import aggregate, get_loss
 from vrft.grpo.offpolicy.kl_convex import kl_convex
 from vrft.grpo.offpolicy.objective import offpolicy_loss
 from vrft.grpo.offpolicy.prefix_rft import select_prefix_tokens
-from vrft.rollout import EXPERT, RolloutBatch
 from vrft.parallel.backend import TrainBackend
 from vrft.policy.policy import Policy
+from vrft.rollout import EXPERT, RolloutBatch
 
 
 @dataclass

@@ -30,10 +30,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vrft.policy.hf_generator import Completion
+from vrft.policy.hf_generator import Completion, _sharded
 from vrft.policy.media import LoadedVideo
 from vrft.policy.prompt_inputs import PromptInputs
-from vrft.policy.hf_generator import _sharded
 from vrft.policy.sampling import SamplingParams
 from vrft.policy.turn_cache import can_continue
 from vrft.policy.unwrap import unwrap
