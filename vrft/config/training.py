@@ -46,7 +46,7 @@ class OffPolicyConfig:
     group_baseline: Literal["sampled", "mixed"] = "sampled"
     """Rows in a group's mean and std: sampled (the policy's rows only; an expert row's advantage then
     comes from expert_advantage; LUFFY's grpo_split) | mixed (every row, expert rows included, as
-    TempSamp-R1's and LUFFY's mixed-policy GRPO: a group whose samples all failed then gets negative
+    TempSamp-R1's mixed-policy GRPO: a group whose samples all failed then gets negative
     advantages for them against the expert's success; expert_advantage is not used). Either way the
     mixture learner's signal counts sampled rows only."""
     expert_advantage: str = "relative"
