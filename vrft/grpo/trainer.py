@@ -51,7 +51,7 @@ from vrft.grpo.step_stats import group_outcomes, rollout_metrics, tool_metrics, 
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.parallel import DistInfo, bf16_enabled, build_backend, init_distributed, shutdown
 from vrft.policy.sampling import SamplingParams
-from vrft.rollout import TRUNCATED
+from vrft.rollout import TRUNCATED, RolloutBatch
 from vrft.sysinfo import peak_rss_gb, rss_gb
 
 
@@ -146,8 +146,7 @@ class GRPOTrainer:
                                                                 is_weights)
         old = behaviour_logps(train, old)  # stored log-probs for rows an older policy sampled
         ref = self._logprobs(self.reference, train) if self.reference is not None else None
-        # ReMix's KL-Convex: every row's log-probs under the precedent model (this policy, before the update)
-        prec = self._logprobs(self.policy, train) if cfg.algo.remix.kl_convex else None
+        prec = self._precedent_logps(batch, behaviour) if cfg.algo.remix.kl_convex else None
         t1 = time.time()
         settings = replace(self.update_settings, **self.offpolicy.update_fields(self.step))
         metrics = policy_update(self.policy, train, adv_T, mask_T, backend, settings,
@@ -181,6 +180,14 @@ class GRPOTrainer:
         self.rank_log.write(self.step + 1, {"global_draw": global_ids, "prompts": [s.id for s in batch.samples],
                                             "rewards": [float(r) for r in rewards_B], "metrics": metrics})
         return metrics
+
+    def _precedent_logps(self, batch: RolloutBatch, own: list[torch.Tensor] | None) -> list[torch.Tensor]:
+        """ReMix's KL-Convex: the log-probs of every row of the replay-mixed batch (this step's rows,
+        then the replayed ones, as :meth:`Replay.mix` orders them) under the precedent model, this
+        policy before the update. ``own``: this step's rows' when already computed (the old
+        log-probs), so they are not scored a second time."""
+        own = own if own is not None else self._logprobs(self.policy, batch)
+        return list(own) + [lp for e in self.replay.entries for lp in self._logprobs(self.policy, e.batch)]
 
     def _logprobs(self, policy, batch):
         with torch.no_grad(), self.backend.autocast():
