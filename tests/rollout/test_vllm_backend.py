@@ -11,7 +11,7 @@ import torch
 from vrft.data.mixture_config import DatasetConfig, ToolsConfig
 from vrft.data.sample import Sample, VideoRef
 from vrft.policy.sampling import SamplingParams
-from vrft.rollout import ScriptedBackend, VLLMServerBackend, prepare_episode, run_turn_loop
+from vrft.rollout import VLLMServerBackend, prepare_episode, run_turn_loop
 
 ZOOM_B = '<tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [0, 0, 42, 84], "image_index": 1}}</tool_call>'
 ZOOM_A = '<tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [98, 56, 196, 112]}}</tool_call>'
@@ -36,18 +36,20 @@ class StandInEngine:
         return out
 
 
-def _episode(policy, media_dir, images, video=None, tools=("zoom_in",)):
+def episode_with_media(policy, media_dir, images=(), video=None, tools=(), max_turns=4):
+    """A prepared episode of one vqa sample with these media (files in ``media_dir``) and tools
+    (also used by tests/serving)."""
     sample = Sample(id="t/1", dataset="t", task="vqa", prompt="What colour is it?", solution={"answer": "red"},
                     images=[str(media_dir / im) for im in images],
                     video=VideoRef(str(media_dir / video), 1.0, 4.0) if video else None)
     cfg = DatasetConfig(name="t", format="jsonl", files=["t.jsonl"], task="vqa", rewards=[],
-                        tools=ToolsConfig(enabled=list(tools), max_turns=4))
+                        tools=ToolsConfig(enabled=list(tools), max_turns=max_turns))
     return prepare_episode(policy, sample, cfg)
 
 
 def test_each_turn_sends_the_text_so_far_and_the_crops_in_order(tiny_policy, media_dir):
     policy = tiny_policy("qwen2_5_vl")
-    ep = _episode(policy, media_dir, ("a.png", "b.png"))
+    ep = episode_with_media(policy, media_dir, ("a.png", "b.png"), tools=("zoom_in",))
     engine = StandInEngine(policy.tokenizer, [[ZOOM_B, "<answer>blue</answer>"], [ZOOM_A], ["<answer>red</answer>"]])
     t, other = run_turn_loop(VLLMServerBackend(policy, engine=engine), policy.processor, [ep], 2, SamplingParams(max_new_tokens=64))
     assert [(n, len(texts)) for n, texts, _ in engine.calls] == [(2, 1), (1, 1), (1, 1)]
@@ -65,7 +67,7 @@ def test_each_turn_sends_the_text_so_far_and_the_crops_in_order(tiny_policy, med
 
 def test_video_clips_follow_the_prompt_video(tiny_policy, media_dir):
     policy = tiny_policy("qwen2_5_vl")
-    ep = _episode(policy, media_dir, (), video="v.mp4", tools=("zoom_in_video",))
+    ep = episode_with_media(policy, media_dir, video="v.mp4", tools=("zoom_in_video",))
     engine = StandInEngine(policy.tokenizer, [[CLIP], ["<answer>red</answer>"]])
     (t,) = run_turn_loop(VLLMServerBackend(policy, engine=engine), policy.processor, [ep], 1, SamplingParams(max_new_tokens=64))
     assert t.n_calls == 1 and t.tool_calls[0].valid
@@ -77,7 +79,7 @@ def test_video_clips_follow_the_prompt_video(tiny_policy, media_dir):
 
 def test_sampler_logprobs_and_finish_reasons_come_back(tiny_policy, media_dir):
     policy = tiny_policy("qwen2_5_vl")
-    ep = _episode(policy, media_dir, ("a.png",), tools=())
+    ep = episode_with_media(policy, media_dir, ("a.png",))
     engine = StandInEngine(policy.tokenizer, [["<answer>red</answer>", "<answer>blue</answer>"]])
     trajs = run_turn_loop(VLLMServerBackend(policy, engine=engine), policy.processor, [ep], 2,
                           SamplingParams(max_new_tokens=64))

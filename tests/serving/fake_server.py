@@ -7,12 +7,13 @@ that arrives before the first weight load finished, or during one, is recorded i
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from safetensors import safe_open
+
+from vrft.serving.vllm_server import JsonHandler
 
 
 class FakeServer:
@@ -75,18 +76,7 @@ class FakeServer:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args) -> None:
-                pass
-
-            def _send(self, code: int, obj: dict) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):  # the real server's framing
             def do_GET(self) -> None:
                 with fake.lock:
                     fake.calls.append((self.path, {}))
@@ -94,7 +84,7 @@ class FakeServer:
                                  "sleeping": fake.sleeping})
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                body = self._body()
                 with fake.lock:
                     fake.calls.append((self.path, {k: v for k, v in body.items() if k != "requests"}))
                     code, out = fake.answer(self.path, body)

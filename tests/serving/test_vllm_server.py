@@ -7,18 +7,19 @@ server's scores of a fixed continuation vs the trainer's after a weight update, 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
 
+from tests.rollout.test_vllm_backend import episode_with_media
 from tests.serving.conftest import start_server
-from vrft.data.mixture_config import DatasetConfig, ToolsConfig
-from vrft.data.sample import Sample, VideoRef
 from vrft.grpo.step_rollout import hf_weights
 from vrft.policy.logprobs import completion_logprobs
 from vrft.policy.policy import Policy
 from vrft.policy.sampling import SamplingParams
-from vrft.rollout import ScriptedBackend, VLLMServerBackend, prepare_episode, run_turn_loop
+from vrft.rollout import ScriptedBackend, VLLMServerBackend, run_turn_loop
 from vrft.rollout.vllm_client import VLLMServerError
 
 pytestmark = pytest.mark.slow
@@ -26,13 +27,7 @@ ATOL, MOVED = 1e-3, 0.1
 ZOOM = '<tool_call>{"name": "zoom_in", "arguments": {"bbox_2d": [0, 0, 98, 56]}}</tool_call>'
 
 
-def _episode(policy, media_dir, images=(), video=None, tools=()):
-    sample = Sample(id="t/1", dataset="t", task="vqa", prompt="What colour is it?", solution={"answer": "red"},
-                    images=[str(media_dir / im) for im in images],
-                    video=VideoRef(str(media_dir / video), 1.0, 4.0) if video else None)
-    cfg = DatasetConfig(name="t", format="jsonl", files=["t.jsonl"], task="vqa", rewards=[],
-                        tools=ToolsConfig(enabled=list(tools), max_turns=3))
-    return prepare_episode(policy, sample, cfg)
+_episode = functools.partial(episode_with_media, max_turns=3)
 
 
 def _raw_logprobs(policy, ep, completions):

@@ -259,19 +259,26 @@ def _image(a: np.ndarray):
     return Image.fromarray(a)
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """The protocol's framing: a JSON body in, a JSON reply out, no log line per request."""
+
+    def log_message(self, *_args) -> None:  # quiet: one line per request is noise in the trainer's log
+        pass
+
+    def _body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+
+    def _send(self, code: int, obj) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 def make_handler(engine: Engine):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args) -> None:  # quiet: one line per request is noise in the trainer's log
-            pass
-
-        def _send(self, code: int, obj) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             if self.path == "/health":
                 self._send(200, {"ok": True, "model": engine.model, "sleep_mode": engine.sleep_mode,
@@ -280,7 +287,7 @@ def make_handler(engine: Engine):
                 self._send(404, {"error": f"no GET {self.path}"})
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            body = self._body()
             try:
                 if self.path == "/generate":
                     out = engine.generate(body)
