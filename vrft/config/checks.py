@@ -255,6 +255,8 @@ def _check_train(cfg: "Config", world_size: int) -> None:
     _need(t.max_nonfinite_steps >= 0, "train.max_nonfinite_steps", f"must be >= 0, got {t.max_nonfinite_steps}")
     _need(t.seed >= 0, "train.seed", f"must be >= 0, got {t.seed}")
     _need(t.warmup_sft_steps >= 0, "train.warmup_sft_steps", f"must be >= 0, got {t.warmup_sft_steps}")
+    _need(t.time_limit_s is None or t.time_limit_s >= 0, "train.time_limit_s",
+          f"must be >= 0 seconds or null, got {t.time_limit_s}")
     _need(t.warmup_sft_lr is None or t.warmup_sft_lr > 0, "train.warmup_sft_lr",
           f"must be > 0 or null, got {t.warmup_sft_lr}")
     for i, stage in enumerate(t.warmup_sft_curriculum):

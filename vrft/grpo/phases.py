@@ -32,9 +32,26 @@ def run_warmup(trainer, logger) -> None:
             logger.log(-n + k, m)
             if evaluated:
                 refresh_plots(trainer)
+            if trainer.time_limit.check():  # this step is done and logged; the rest is not run
+                break
         if cfg.eval.after_warmup:
             logger.log(0, trainer.evaluate("after-warmup"))
             refresh_plots(trainer)
+
+
+def stop_at_time_limit(trainer, logger, t0: float) -> dict[str, float]:
+    """`train.time_limit_s` ran out before `train.steps`: say so, and run the end evaluation that
+    the last step would have run (the caller saves the checkpoint)."""
+    cfg = trainer.cfg
+    if trainer.info.is_main:
+        print(f"[vrft] train.time_limit_s={cfg.train.time_limit_s:g} spent ({trainer.time_limit.elapsed():.0f} s) "
+              f"at step {trainer.step}/{cfg.train.steps}; launch again to resume", flush=True)
+    if not cfg.eval.at_end:
+        return {}
+    metrics = trainer.evaluate("end")
+    logger.log(trainer.step, metrics, cfg.train.steps, t0)
+    refresh_plots(trainer)
+    return metrics
 
 
 def refresh_plots(trainer) -> None:

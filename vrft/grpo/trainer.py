@@ -40,7 +40,7 @@ from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
 from vrft.grpo.offpolicy.recipe import OffPolicy, behaviour_logps
 from vrft.grpo.offpolicy.relift import Relift
 from vrft.grpo.offpolicy.remix import Replay
-from vrft.grpo.phases import plots_and_replicas, refresh_plots, run_warmup
+from vrft.grpo.phases import plots_and_replicas, refresh_plots, run_warmup, stop_at_time_limit
 from vrft.grpo.progress import Console
 from vrft.grpo.rank_log import RankLog
 from vrft.grpo.run_log import RunLogger
@@ -48,6 +48,7 @@ from vrft.grpo.run_state import model_dir, restore_run, resume_path, save_run
 from vrft.grpo.sft_warmup import stage_plan
 from vrft.grpo.step_rollout import StepDraw
 from vrft.grpo.step_stats import group_outcomes, rollout_metrics, tool_metrics, work_metrics
+from vrft.grpo.time_limit import TimeLimit
 from vrft.grpo.update import UpdateSettings, policy_update
 from vrft.parallel import DistInfo, bf16_enabled, build_backend, init_distributed, shutdown
 from vrft.policy.sampling import SamplingParams
@@ -232,6 +233,7 @@ class GRPOTrainer:
         if info.is_main:
             os.makedirs(self.run_dir, exist_ok=True)
             save_config(cfg, os.path.join(self.run_dir, "config.yaml"))
+        self.time_limit = TimeLimit(cfg.train.time_limit_s, info)
         resumed = self.resume()
         logger = RunLogger(self.run_dir, enabled=info.is_main, tensorboard=cfg.log.tensorboard,
                            wandb_project=cfg.log.wandb_project if cfg.log.wandb else None, config=to_dict(cfg),
@@ -243,7 +245,7 @@ class GRPOTrainer:
         last: dict[str, float] = {}
         try:
             with self.console.phase("RL", cfg.train.steps, done=self.step):
-                while self.step < cfg.train.steps:
+                while self.step < cfg.train.steps and not self.time_limit.check():
                     last = self.train_step()
                     self.step += 1
                     tag = self._eval_tag()
@@ -257,6 +259,8 @@ class GRPOTrainer:
                         self.save()
                     if os.environ.get("VRFT_FAULT_KILL_AT_STEP") == str(self.step):  # fault injection for tests
                         os.kill(os.getpid(), signal.SIGKILL)
+            if self.step < cfg.train.steps:
+                last.update(stop_at_time_limit(self, logger, t0))
             if cfg.checkpoint.save_final and (not cfg.checkpoint.every or self.step % cfg.checkpoint.every):
                 self.save()
         finally:
