@@ -206,6 +206,13 @@ def _check_algo(cfg: "Config") -> None:
     _need(a.relift.batch_size >= 1, "algo.relift.batch_size", f"must be >= 1, got {a.relift.batch_size}")
     _need(a.remix.buffer_steps >= 0, "algo.remix.buffer_steps", f"must be >= 0, got {a.remix.buffer_steps}")
     _need(0 <= a.remix.kl_lambda <= 1, "algo.remix.kl_lambda", f"must be in [0, 1], got {a.remix.kl_lambda}")
+    if a.remix.reincarnate_reference:
+        _need(a.remix.until_step is not None, "algo.remix.reincarnate_reference", "replaces the reference model "
+              "at algo.remix.until_step, which is null: set it")
+        _need(a.beta > 0, "algo.remix.reincarnate_reference", "needs the KL coefficient algo.beta > 0 (without it "
+              "no reference model is loaded, so there is none to replace)")
+        _need(not cfg.model.lora.enabled, "algo.remix.reincarnate_reference", "is not supported with "
+              "model.lora.enabled (the reference would need the merged weights)")
     if a.remix.kl_convex:
         _need(a.beta > 0, "algo.beta", "algo.remix.kl_convex needs the KL coefficient algo.beta > 0 (the base model "
                                        "is the frozen reference, loaded only then)")

@@ -99,6 +99,9 @@ class RemixConfig:
     until_step: Optional[int] = None
     """Policy reincarnation: from this training step on the buffer is dropped and training is
     on-policy; null: replay for the whole run."""
+    reincarnate_reference: bool = False
+    """Policy reincarnation of the base model: at step until_step (before its update) the frozen
+    reference model of the KL term becomes a copy of the policy; needs until_step and algo.beta > 0."""
     kl_convex: bool = False
     """ReMix's KL-Convex constraint: the KL term (coefficient algo.beta > 0) becomes
     kl_lambda * KL(policy || base) + (1 - kl_lambda) * KL(policy || policy before this step's update),

@@ -4,6 +4,8 @@ Layout of ``run_dir/checkpoints/step-000123/``::
 
     model/               whatever ``save_model(dir)`` wrote (HF weights + processor, LoRA adapters,
                          or a DeepSpeed checkpoint)
+    reference/           the KL reference model, only once ReMix's reincarnation replaced it (also
+                         written by ``save_model``: vrft.grpo.run_state)
     optimizer.pt         optimizer state dict (rank 0), or optimizer-rank{r}.pt when sharded
     scheduler.pt         LR scheduler state dict (rank 0)
     trainer_state.pt     ``extra_state``: sampler, mixture learner, difficulty, counters... (rank 0)

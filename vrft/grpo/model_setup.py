@@ -57,10 +57,12 @@ def load_policy(cfg, info: DistInfo, checkpoint_model: str | None = None) -> Pol
     return policy
 
 
-def load_reference(cfg, info: DistInfo) -> Policy:
-    """A frozen copy of the initial policy for the KL term (only loaded when beta > 0)."""
-    ref = Policy.from_pretrained(resolve_model_path(cfg, info), LoadSettings(dtype=cfg.model.dtype),
-                                 device=info.device)
+def load_reference(cfg, info: DistInfo, checkpoint_reference: str | None = None) -> Policy:
+    """A frozen copy of the initial policy for the KL term (only loaded when beta > 0), full and
+    unsharded on every rank whatever the backend; when resuming after ReMix's reincarnation, the
+    replaced reference saved in the checkpoint (`checkpoint_reference`)."""
+    source = checkpoint_reference if checkpoint_reference is not None else resolve_model_path(cfg, info)
+    ref = Policy.from_pretrained(source, LoadSettings(dtype=cfg.model.dtype), device=info.device)
     ref.model.eval().requires_grad_(False)
     return ref
 

@@ -4,6 +4,9 @@ What is the same on every rank (step counters, the data side: sampler, mixture w
 is saved once by rank 0; what each rank holds of its own (its sampling generator, its RNG states)
 is saved per rank and restored to that rank, so that a resumed multi-process run continues exactly.
 The weights go through the backend, which knows how to gather them (FSDP2 shards, ZeRO-3 partitions).
+After ReMix's reincarnation the reference model is saved too (`reference/`, written by rank 0 into
+the same temporary directory, so it is part of the atomic rename), as the initial model no longer
+gives it back.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 
 from vrft.grpo.checkpoint import load_checkpoint, resolve_resume, save_checkpoint
+from vrft.grpo.offpolicy.reincarnation import REFERENCE_DIR
 from vrft.parallel.dist import barrier
 
 
@@ -36,6 +40,8 @@ def save_run(trainer) -> None:
         backend.save_own_state(path.parent)
         if info.is_main:
             trainer.policy.save(path, merge_lora=cfg.model.lora.merge_on_save, state_dict=state)
+            if trainer.reincarnation.replaced(trainer.step):  # no longer the initial model: it must be kept
+                trainer.reference.save(path.parent / REFERENCE_DIR)
 
     optimizer, scheduler = backend.checkpoint_objects()
     save_checkpoint(trainer.run_dir, trainer.step, save_model=save_model, optimizer=optimizer, scheduler=scheduler,

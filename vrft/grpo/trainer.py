@@ -38,6 +38,7 @@ from vrft.grpo.heldout import evaluate_heldout
 from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
 from vrft.grpo.offpolicy.recipe import OffPolicy, behaviour_logps
+from vrft.grpo.offpolicy.reincarnation import Reincarnation, copy_policy_into, reference_dir
 from vrft.grpo.offpolicy.relift import Relift
 from vrft.grpo.offpolicy.remix import Replay
 from vrft.grpo.phases import plots_and_replicas, refresh_plots, run_warmup, stop_at_time_limit
@@ -93,7 +94,9 @@ class GRPOTrainer:
         # Each rank samples its own completions: its generator lives on the sampling device.
         self.generator = torch.Generator(device=self.backend.device).manual_seed(cfg.train.seed * 1000 + info.rank)
         self.draws = StepDraw(self)
-        self.reference = load_reference(cfg, info) if cfg.algo.beta > 0 else None
+        self.reincarnation = Reincarnation(cfg.algo.remix)  # the reference replaced by the policy mid-run
+        self.reference = (load_reference(cfg, info, reference_dir(cfg, self.resume_path)) if cfg.algo.beta > 0
+                          else None)
         self.step = 0
         self.nonfinite = 0
         self.rank_log = RankLog(self.run_dir, info.rank, enabled=False, fresh=False)  # opened by train()
@@ -121,6 +124,10 @@ class GRPOTrainer:
     def train_step(self) -> dict[str, float]:
         cfg, backend = self.cfg, self.backend
         t0 = time.time()
+        if self.reincarnation.due(self.step):  # ReMix: the base model becomes the policy, once
+            copy_policy_into(self.reference.model, self.policy.model, backend)
+            if self.info.is_main:
+                print(f"[vrft] step {self.step}: the reference model is now a copy of the policy", flush=True)
         drawn = self.rollout()
         batch = drawn.batch
         t_roll = time.time() - t0
@@ -154,6 +161,7 @@ class GRPOTrainer:
                                 old_logps=old, ref_logps=ref, is_weights=is_weights, prec_logps=prec)
         metrics.update(self.replay.store(self.step, batch, adv_B, loss_mask_B, behaviour))
         metrics.update(self.relift.after_step(self, batch))
+        metrics.update(self.reincarnation.metrics(self.step))
         self.draws.after_update()
         if external:
             metrics.update(self.draws.gap_metrics(old, batch))  # rollout/logprob_gap: sampler vs trainer

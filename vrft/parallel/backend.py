@@ -13,14 +13,15 @@ A backend also owns the device rule (`device`: every tensor that enters the mode
 a collective lives there), mixed precision (`train.bf16`: bf16 compute with fp32 master weights and
 fp32 gradient reduction, the same meaning on every backend; `autocast()` wraps forwards), the collectives (`reduce_sum`, `gather_objects`, `any_rank`), whether
 its forwards are collective (`lockstep`: ranks must then run every decode step together), and the
-pieces of a checkpoint that it alone knows how to gather (`full_state_dict`, optimizer state).
+pieces of a checkpoint that it alone knows how to gather (`full_state_dict`, optimizer state),
+and every rank's full view of the weights (`full_parameters`, e.g. to copy them into another model).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Callable, ContextManager
+from typing import Any, Callable, ContextManager, Iterator
 
 import torch
 import torch.distributed as dist
@@ -143,6 +144,13 @@ class TrainBackend:
         return lambda done: not self.any_rank(not done)
 
     # ---- checkpoints ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def full_parameters(self, module: torch.nn.Module) -> Iterator[Iterator[tuple[str, torch.Tensor]]]:
+        """`(name, full tensor)` of every parameter of `module` (the unwrapped model), read-only, on
+        every rank. On sharded backends each parameter is gathered as it is read (a collective), so
+        every rank must read all of them in the same order, inside the context."""
+        yield iter(module.named_parameters())
+
     def full_state_dict(self) -> dict[str, torch.Tensor] | None:
         """The full (unsharded) weights on rank 0, gathered with every rank taking part; None when
         the unwrapped model's own state dict is already full."""

@@ -110,6 +110,17 @@ class DeepSpeedBackend(TrainBackend):
     def scheduler_step(self) -> None:  # stepped by the engine at the boundary
         pass
 
+    @contextlib.contextmanager
+    def full_parameters(self, module: torch.nn.Module) -> Iterator[Iterator[tuple[str, torch.Tensor]]]:
+        if self.zero_stage != 3:  # ZeRO-1/2 partition optimizer state and gradients, not parameters
+            yield iter(module.named_parameters())
+            return
+        import deepspeed  # optional dependency: only this backend needs it
+
+        # Read-only gather of every partition (modifier_rank=None): nothing is written back.
+        with deepspeed.zero.GatheredParameters(list(module.parameters()), modifier_rank=None):
+            yield iter(module.named_parameters())
+
     def full_state_dict(self) -> dict[str, torch.Tensor] | None:
         """Consolidated weights under ZeRO-3 (a collective: every rank calls it; rank 0 gets the dict)."""
         return self.model._zero3_consolidated_16bit_state_dict() if self.zero_stage == 3 else None

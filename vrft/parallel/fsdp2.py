@@ -18,6 +18,7 @@ from typing import ContextManager, Iterator
 import torch
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+from torch.distributed.tensor import DTensor
 
 from vrft.parallel.backend import BACKENDS, TrainBackend
 
@@ -49,6 +50,12 @@ class FSDP2Backend(TrainBackend):
 
     def gathered_for_rollout(self) -> ContextManager:
         return gathered(self.model)
+
+    @contextlib.contextmanager
+    def full_parameters(self, module: torch.nn.Module) -> Iterator[Iterator[tuple[str, torch.Tensor]]]:
+        # The fp32 shards, all-gathered one parameter at a time: not `gathered`, whose unsharded
+        # parameters are in the compute dtype (bf16 under mixed precision), and which holds them all.
+        yield ((name, p.full_tensor() if isinstance(p, DTensor) else p) for name, p in module.named_parameters())
 
     def full_state_dict(self) -> dict[str, torch.Tensor]:
         return get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))

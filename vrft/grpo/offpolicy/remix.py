@@ -10,11 +10,13 @@ loss with its ratio taken against its own behaviour policy (the mix-policy clipp
 
 so each rollout is used in ``1 + buffer_steps`` updates (update-to-data ratio above 1; with
 ``algo.mini_batch_size`` set, the replayed rows also add optimizer steps). Policy reincarnation: from
-step ``algo.remix.until_step`` on, the buffer is emptied and training is on-policy again.
+step ``algo.remix.until_step`` on, the buffer is emptied and training is on-policy again; with
+``algo.remix.reincarnate_reference`` the KL's base model is replaced by the policy there too
+(:mod:`.reincarnation`).
 
 The buffer is per rank (each rank replays its own rows) and goes into each rank's checkpoint state,
 so a resumed run replays the same rows. ReMix's KL-Convex constraint is :mod:`.kl_convex`
-(``algo.remix.kl_convex``); not implemented: replacing the base model at reincarnation.
+(``algo.remix.kl_convex``).
 """
 
 from __future__ import annotations
