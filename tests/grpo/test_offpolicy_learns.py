@@ -7,7 +7,9 @@ held-out unparseable rate 1.0 -> 0.0 and accuracy 0.0 -> 0.21 (one colour always
 seeds 0, 1 and 2. With TempSamp-R1's advantage the unparseable rate also goes 1.0 -> 0.0 and the
 sampled rows' training reward rises from 0 to 0.043 over the last 10 steps (seed 0). ReMix's
 replay with the KL-Convex constraint on top of the expert rows raises that reward from 0.042 (the
-expert rows alone) to 0.219. Each 60-step run took 40-70 s alone with one thread on the 2-core
+expert rows alone) to 0.219. CHORD (mu 0.5 -> 0.1) and ReLIFT (no injection: supervised steps on
+the questions whose group failed) also make the held-out answers parseable and lift the sampled
+reward above 0 (both tests pass in about 2 minutes together). Each 60-step run took 40-70 s alone with one thread on the 2-core
 machine (load 3-6); the plain GRPO and the expert-row runs are shared by the tests of this module,
 and the first run also generates the synthetic data. With two threads per run and another
 CPU-bound job on the machine the module took 25 min (the ReMix run alone 12 min), with the same
