@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import os
-import socket
 from types import SimpleNamespace
 
 import pytest
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 import vrft.eval.api as api
 from rewards.context import RewardContext
+from tests.two_ranks import spawn_two
 from vrft.data.mixture_config import DatasetConfig
 from vrft.data.sample import Sample
 from vrft.eval.benchmarks import get_benchmark
@@ -53,11 +52,7 @@ def _worker(rank: int, port: int, out) -> None:
 
 @pytest.mark.multiproc
 def test_two_ranks_gather_everything_in_order_and_keep_step():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = mp.Manager().dict()
-    mp.spawn(_worker, args=(port, out), nprocs=2, join=True)
+    out = spawn_two(_worker)
     for rank in (0, 1):
         assert out[rank]["ids"] == ["d/0", "d/1", "d/2"]
         assert out[rank]["correct"] == [False, True, False]

@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.two_ranks import spawn_two
 from vrft.grpo.advantages import ADVANTAGES, GroupStats, get_advantage, group_stats, register_advantage
 
 NAN = float("nan")
@@ -170,15 +171,7 @@ def _gloo_worker(rank, port, out):
 
 @pytest.mark.multiproc
 def test_group_stats_all_reduce_over_two_gloo_ranks():
-    import socket
-
-    import torch.multiprocessing as mp
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = mp.Manager().dict()
-    mp.spawn(_gloo_worker, args=(port, out), nprocs=2, join=True)
+    out = spawn_two(_gloo_worker)
     full, _ = get_advantage("grpo")(torch.tensor([1.0, 0.0, 0.3, 0.9, 0.2, 0.7, 0.4, 0.4]),
                                     torch.tensor([0, 0, 1, 1, 0, 0, 1, 2]))
     torch.testing.assert_close(torch.tensor(out[0] + out[1]), full)

@@ -4,14 +4,13 @@ becomes the policy at `until_step`, and a run killed after that resumes with the
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from tests.grpo.test_offpolicy_recipes import _straight_and_killed
 from tests.grpo.test_trainer import _metrics
+from tests.two_ranks import torchrun_train
 from vrft.config import ConfigError, config_from_dict, load_config
 from vrft.grpo.config_names import CONFIG_REGISTRIES
 
@@ -85,17 +84,10 @@ def test_reincarnation_copies_the_whole_policy_on_two_processes(run_overrides, t
     """Under each backend (FSDP2 shards, ZeRO-3 partitions gathered) the reference of every rank
     becomes the policy at step 1: that step's KL (one optimizer step, so taken at the weights the
     step starts from) is 0, while the policy had already moved away from the initial model."""
-    extra = {"train.steps": 3, "log.run_dir": tmp_path / backend, "train.backend": backend, "algo.beta": 0.05,
+    extra = {"train.steps": 3, "log.run_dir": tmp_path / backend, "algo.beta": 0.05,
              "algo.remix.until_step": 1, "algo.remix.reincarnate_reference": "true", "eval.at_start": "false",
              "eval.at_end": "false", "log.plots": "false"}
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    if backend == "deepspeed":
-        pytest.importorskip("deepspeed")
-        extra["train.deepspeed.zero_stage"] = 3
-        env.setdefault("DS_ACCELERATOR", "cpu")
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "vrft",
-                           "train", *run_overrides(**extra)], env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    torchrun_train(run_overrides(**extra), backend, zero_stage=3)
     rows = _metrics(tmp_path / backend)
     assert [r["remix/reincarnated"] for r in rows] == [0.0, 1.0, 1.0]
     assert rows[1]["loss/kl"] == pytest.approx(0.0, abs=1e-7)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import types
 
 import pytest
-import torch.multiprocessing as mp
 
+from tests.two_ranks import spawn_two
 from vrft.config import load_config
 from vrft.grpo import time_limit
 from vrft.grpo.checkpoint import list_checkpoints
@@ -56,11 +55,7 @@ def _two_rank_worker(rank, port, out):
 
 @pytest.mark.multiproc
 def test_two_ranks_stop_at_the_same_check_when_one_rank_is_over_budget():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = mp.Manager().dict()
-    mp.spawn(_two_rank_worker, args=(port, out), nprocs=2, join=True)
+    out = spawn_two(_two_rank_worker)
     assert out[0] == out[1] == [False, True, True, True]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 import torch
@@ -11,13 +10,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.distributed.fsdp import fully_shard
 
+from tests.two_ranks import free_port
 from vrft.parallel.fsdp2 import gathered
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _count_gathers(model, steps: int, use_gathered: bool) -> int:
@@ -61,7 +55,7 @@ def _worker(rank, port, out):
 @pytest.mark.multiproc
 def test_fsdp2_gathers_once_per_rollout_phase():
     out = mp.Manager().dict()
-    mp.spawn(_worker, args=(_free_port(), out), nprocs=2, join=True)
+    mp.spawn(_worker, args=(free_port(), out), nprocs=2, join=True)
     for rank in (0, 1):
         per_step, once, same, sharded_again = out[rank]
         assert per_step >= 10 * 3, per_step  # every forward gathers every layer

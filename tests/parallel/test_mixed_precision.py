@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
+from tests.two_ranks import torchrun_train
 from vrft.config import load_config
 from vrft.parallel import DistInfo, build_backend
 
@@ -61,16 +59,9 @@ def test_bf16_grpo_run_single_process_end_to_end(run_overrides):
 @pytest.mark.multiproc
 @pytest.mark.parametrize("backend", ["ddp", "fsdp2", "deepspeed"])
 def test_bf16_grpo_run_two_processes(run_overrides, tmp_path, backend):
-    extra = {"train.steps": 2, "log.run_dir": tmp_path / backend, "train.backend": backend, "train.bf16": "true",
+    extra = {"train.steps": 2, "log.run_dir": tmp_path / backend, "train.bf16": "true",
              "model.dtype": "bfloat16", "eval.at_start": "false", "eval.at_end": "false", "log.plots": "false"}
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    if backend == "deepspeed":
-        pytest.importorskip("deepspeed")
-        extra["train.deepspeed.zero_stage"] = 2
-        env.setdefault("DS_ACCELERATOR", "cpu")
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "vrft",
-                           "train", *run_overrides(**extra)], env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    torchrun_train(run_overrides(**extra), backend, zero_stage=2)
     rows = [json.loads(line) for line in open(tmp_path / backend / "metrics.jsonl")]
     assert [r["step"] for r in rows if r["step"] >= 1] == [1, 2]
     assert all(r["train/grad_norm"] == r["train/grad_norm"] for r in rows if r["step"] >= 1)  # finite

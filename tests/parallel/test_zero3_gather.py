@@ -4,20 +4,15 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from tests.two_ranks import free_port
+
 GATHERS = ("allgather_fn", "all_gather_into_tensor", "all_gather", "all_gather_coalesced")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _count_gathers(engine, steps: int, use_gathered: bool) -> int:
@@ -86,7 +81,7 @@ def _worker(rank, port, out):
 def test_zero3_gathers_once_per_rollout_phase():
     pytest.importorskip("deepspeed")
     out = mp.Manager().dict()
-    mp.spawn(_worker, args=(_free_port(), out), nprocs=2, join=True)
+    mp.spawn(_worker, args=(free_port(), out), nprocs=2, join=True)
     for rank in (0, 1):
         per_step, once, once_longer, same, partitioned, moved = out[rank]
         assert per_step >= 10, per_step  # every forward gathers (its layers, coalesced)

@@ -222,8 +222,8 @@ class TrainConfig:
     """Wall-clock budget of one launch in seconds, counted from the end of model loading (warm-up and
     evaluations included). When spent, training stops after the step in progress, runs the end
     evaluation and saves a checkpoint (with checkpoint.save_final); launching again resumes with a
-    fresh budget (a warm-up cut short is not resumed). For a scheduler's time limit, and for comparing recipes at equal wall time
-    (scripts/bench_offpolicy.py). null: no limit."""
+    fresh budget (a warm-up cut short is not resumed). For a scheduler's time limit, and for
+    comparing recipes at equal wall time (scripts/bench_offpolicy.py). null: no limit."""
     max_nonfinite_steps: int = 3
     """Consecutive steps with a non-finite loss or gradient (skipped) before the run stops."""
     backend: Literal["single", "ddp", "fsdp2", "deepspeed"] = "single"
