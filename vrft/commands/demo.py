@@ -97,11 +97,12 @@ def before_after_table(run_dir: str) -> str:
     before = next((e["results"] for e in evals if e["tag"] == "start"), None)
     warm = next((e["results"] for e in evals if e["tag"] == "after-warmup"), None)
     after = next((e["results"] for e in reversed(evals) if e["tag"] == "end"), None)
-    if before is None or after is None:
+    if before is None or (warm is None and after is None):
         return "(no before/after evaluation recorded)"
     rl_from = 1 if warm is not None else 0
+    last = 2 if after is not None else 1  # a supervised-only run (train.steps=0) ends after its warm-up
     return stages_table([("before", before), ("after warm-up", warm), ("after RL", after)],
-                        gains=[("RL gain", rl_from, 2), ("total gain", 0, 2)])
+                        gains=[("RL gain", rl_from, 2), ("total gain", 0, last)])
 
 
 def avg_at_k_summary(run_dir: str) -> str | None:
