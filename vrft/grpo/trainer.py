@@ -99,6 +99,7 @@ class GRPOTrainer:
                           else None)
         self.step = 0
         self.nonfinite = 0
+        self.time_limit = TimeLimit(cfg.train.time_limit_s, info)  # counts from here: the model is loaded
         self.rank_log = RankLog(self.run_dir, info.rank, enabled=False, fresh=False)  # opened by train()
         self.console = Console(enabled=info.is_main, bars=cfg.log.progress_bar)
         a, r, b = cfg.algo, cfg.rollout, self.batching
@@ -241,7 +242,6 @@ class GRPOTrainer:
         if info.is_main:
             os.makedirs(self.run_dir, exist_ok=True)
             save_config(cfg, os.path.join(self.run_dir, "config.yaml"))
-        self.time_limit = TimeLimit(cfg.train.time_limit_s, info)
         resumed = self.resume()
         logger = RunLogger(self.run_dir, enabled=info.is_main, tensorboard=cfg.log.tensorboard,
                            wandb_project=cfg.log.wandb_project if cfg.log.wandb else None, config=to_dict(cfg),
