@@ -7,7 +7,11 @@ steps). Prints each arm's held-out greedy accuracy at the end (24 samples), Avg@
 error, the unparseable rate, the steps done and the wall time, per seed and averaged.
 
     python scripts/bench_offpolicy.py OUT_DIR --steps 60 --seeds 0 1 2
-    python scripts/bench_offpolicy.py OUT_DIR --seconds 150 --prompts 4 --generations 8 --lr 5e-4
+    python scripts/bench_offpolicy.py OUT_DIR --seconds 120 --prompts 4 --generations 8 --lr 5e-4 \
+        --expert-form none --baseline mixed
+
+Every arm with expert rows starts from `--expert-form` and `--baseline` (the config defaults, luffy
+and sampled, unless given: the demo config itself uses none and mixed), then its own overrides.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ def arms(decay_steps: int) -> dict[str, list[str]]:
 def run(args, arm: str, seed: int, extra: list[str]) -> dict:
     run_dir = os.path.join(args.out, f"{arm}-{seed}")
     steps = UNBOUNDED if args.seconds else args.steps
-    common = ["train.warmup_sft_curriculum=[]", f"train.lr={args.lr}", "eval.every=0", "log.plots=false",
+    common = [f"algo.offpolicy.expert_form={args.expert_form}", f"algo.offpolicy.group_baseline={args.baseline}",
+              "train.warmup_sft_curriculum=[]", f"train.lr={args.lr}", "eval.every=0", "log.plots=false",
               "checkpoint.every=0", "checkpoint.save_final=false", "log.progress_bar=false",
               f"rollout.prompts_per_step={args.prompts}", f"rollout.num_generations={args.generations}",
               "eval.samples_per_prompt=4", f"train.steps={steps}",
@@ -75,6 +80,9 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3, help="RL learning rate (the sft arm uses 1e-3)")
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--generations", type=int, default=4)
+    ap.add_argument("--expert-form", default="luffy", help="expert rows' objective unless an arm sets its own")
+    ap.add_argument("--baseline", default="sampled", choices=["sampled", "mixed"],
+                    help="algo.offpolicy.group_baseline of every arm")
     ap.add_argument("--chord-decay-steps", type=int, default=None, help="default: --steps")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -24,6 +24,11 @@ import sys
 
 import pytest
 
+#: What these tests were measured with, pinned against the demo config's own choices (its RL recipe
+#: uses `expert_form: none` and the mixed baseline): the config defaults, greedy evaluation only.
+MEASURED_WITH = ["algo.offpolicy.expert_form=luffy", "algo.offpolicy.group_baseline=sampled",
+                 "eval.samples_per_prompt=1"]
+
 
 def _run(root, name: str, extra: list[str]) -> tuple[dict, list[dict]]:
     """(held-out colour results at the end, the per-step metrics) of a 60-step demo run."""
@@ -33,7 +38,7 @@ def _run(root, name: str, extra: list[str]) -> tuple[dict, list[dict]]:
     cmd = [sys.executable, "-m", "vrft", "demo", "--run-dir", str(run_dir), "--seed", "0", "--datasets", "color",
            "train.warmup_sft_steps=0", "train.warmup_sft_curriculum=[]", "train.steps=60", "train.lr=1e-3",
            "eval.every=0", "log.plots=false", "checkpoint.every=0", "checkpoint.save_final=false",
-           "log.tensorboard=false", *extra]
+           "log.tensorboard=false", *MEASURED_WITH, *extra]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
