@@ -38,7 +38,7 @@ from vrft.grpo.heldout import evaluate_heldout
 from vrft.grpo.losses import truncated_is_weights
 from vrft.grpo.model_setup import build_optimizer, load_policy, load_reference
 from vrft.grpo.offpolicy.recipe import OffPolicy, behaviour_logps
-from vrft.grpo.offpolicy.reincarnation import Reincarnation, copy_policy_into, reference_dir
+from vrft.grpo.offpolicy.reincarnation import Reincarnation, copy_policy_into
 from vrft.grpo.offpolicy.relift import Relift
 from vrft.grpo.offpolicy.remix import Replay
 from vrft.grpo.phases import plots_and_replicas, refresh_plots, run_warmup, stop_at_time_limit
@@ -95,8 +95,8 @@ class GRPOTrainer:
         self.generator = torch.Generator(device=self.backend.device).manual_seed(cfg.train.seed * 1000 + info.rank)
         self.draws = StepDraw(self)
         self.reincarnation = Reincarnation(cfg.algo.remix)  # the reference replaced by the policy mid-run
-        self.reference = (load_reference(cfg, info, reference_dir(cfg, self.resume_path)) if cfg.algo.beta > 0
-                          else None)
+        saved_reference = self.reincarnation.reference_dir(self.resume_path)
+        self.reference = load_reference(cfg, info, saved_reference) if cfg.algo.beta > 0 else None
         self.step = 0
         self.nonfinite = 0
         self.time_limit = TimeLimit(cfg.train.time_limit_s, info)  # counts from here: the model is loaded

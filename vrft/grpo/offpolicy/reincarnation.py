@@ -17,7 +17,7 @@ each parameter of a sharded policy as it is read (:meth:`TrainBackend.full_param
 Resume: once replaced, the reference can no longer be rebuilt from the initial model, and the
 policy has moved on since, so every checkpoint taken after ``until_step`` carries the reference's
 weights in ``reference/`` (:mod:`vrft.grpo.run_state`), and a resumed run loads its reference from
-there (:func:`reference_dir`).
+there (:meth:`Reincarnation.reference_dir`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,18 @@ class Reincarnation:
     def metrics(self, step: int) -> dict[str, float]:
         return {"remix/reincarnated": float(step >= self.step)} if self.enabled else {}
 
+    def reference_dir(self, checkpoint) -> str | None:
+        """The folder to load the reference from when resuming from ``checkpoint``: its ``reference/``
+        when the reference was replaced before it was taken, else None (the initial model)."""
+        if checkpoint is None or not self.replaced(checkpoint_step(checkpoint)):
+            return None
+        path = os.path.join(checkpoint, REFERENCE_DIR)
+        if not os.path.isdir(path):
+            raise ValueError(f"checkpoint {checkpoint} was taken after algo.remix.until_step={self.step} but holds "
+                             f"no {REFERENCE_DIR}/ (it was saved without algo.remix.reincarnate_reference), so the "
+                             f"reincarnated reference model cannot be restored; resume with the setting it ran with")
+        return path
+
 
 @torch.no_grad()
 def copy_policy_into(reference: torch.nn.Module, policy: torch.nn.Module, backend) -> None:
@@ -64,16 +76,3 @@ def copy_policy_into(reference: torch.nn.Module, policy: torch.nn.Module, backen
             seen.add(name)
     assert seen == set(ref), f"policy and reference parameters differ: {sorted(set(ref) ^ seen)[:5]}"
 
-
-def reference_dir(cfg, checkpoint) -> str | None:
-    """The folder to load the reference from when resuming from ``checkpoint``: its ``reference/``
-    when the reference was replaced before it was taken, else None (the initial model)."""
-    r = cfg.algo.remix
-    if checkpoint is None or not r.reincarnate_reference or checkpoint_step(checkpoint) <= r.until_step:
-        return None
-    path = os.path.join(checkpoint, REFERENCE_DIR)
-    if not os.path.isdir(path):
-        raise ValueError(f"checkpoint {checkpoint} was taken after algo.remix.until_step={r.until_step} but holds "
-                         f"no {REFERENCE_DIR}/ (it was saved without algo.remix.reincarnate_reference), so the "
-                         f"reincarnated reference model cannot be restored; resume with the setting it ran with")
-    return path
