@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 
-from vrft.commands.demo import avg_at_k_summary, before_after_table
+from vrft.commands.demo import avg_at_k_summary, before_after_table, read_evals
 
 
-def _write(run_dir, records) -> str:
+def _write(run_dir, records) -> list[dict]:
+    """`records` written as the run's eval.jsonl, and read back as the demo reads it."""
     with open(run_dir / "eval.jsonl", "w") as f:
         for tag, results in records:
             f.write(json.dumps({"tag": tag, "step": 0, "results": results}) + "\n")
-    return str(run_dir)
+    return read_evals(str(run_dir))
 
 
 def test_rl_only_warm_up_then_rl_and_supervised_only(tmp_path):

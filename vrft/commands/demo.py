@@ -89,11 +89,16 @@ def subset_mixture(names: list[str], run_dir: str) -> str:
     return out
 
 
-def before_after_table(run_dir: str) -> str:
+def read_evals(run_dir: str) -> list[dict]:
+    """The run's held-out evaluations, in order (eval.jsonl: {"tag", "step", "results"} per line)."""
+    with open(os.path.join(run_dir, "eval.jsonl"), encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def before_after_table(evals: list[dict]) -> str:
     """Each dataset's held-out score before training, after the supervised warm-up (when the run
     had one) and after RL, with RL's own gain (after RL - after warm-up, or - before without a
-    warm-up) and the whole run's, from the run's eval.jsonl."""
-    evals = [json.loads(line) for line in open(os.path.join(run_dir, "eval.jsonl"), encoding="utf-8")]
+    warm-up) and the whole run's, from the run's evaluations (:func:`read_evals`)."""
     before = next((e["results"] for e in evals if e["tag"] == "start"), None)
     warm = next((e["results"] for e in evals if e["tag"] == "after-warmup"), None)
     after = next((e["results"] for e in reversed(evals) if e["tag"] == "end"), None)
@@ -105,10 +110,9 @@ def before_after_table(run_dir: str) -> str:
                         gains=[("RL gain", rl_from, 2), ("total gain", 0, last)])
 
 
-def avg_at_k_summary(run_dir: str) -> str | None:
+def avg_at_k_summary(evals: list[dict]) -> str | None:
     """The end evaluation's Avg@k per dataset with its standard error (eval.samples_per_prompt > 1),
     so a reader can tell a real gain from sampling noise; None when it was not measured."""
-    evals = [json.loads(line) for line in open(os.path.join(run_dir, "eval.jsonl"), encoding="utf-8")]
     end = next((e["results"] for e in reversed(evals) if e["tag"] == "end"), {})
     cells, label = [], None
     for name, m in end.items():
@@ -135,8 +139,9 @@ def run(args) -> int:
     run_training(cfg)
     if int(os.environ.get("RANK", "0")) == 0:
         print("\nHeld-out score (greedy) before and after training:\n")
-        print(before_after_table(run_dir))
-        summary = avg_at_k_summary(run_dir)
+        evals = read_evals(run_dir)
+        print(before_after_table(evals))
+        summary = avg_at_k_summary(evals)
         if summary:
             print("\n" + summary)
         print(f"\nRun directory: {run_dir} (metrics.jsonl, eval.jsonl, plots/, tensorboard/, checkpoints/)")
