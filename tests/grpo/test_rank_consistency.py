@@ -10,10 +10,9 @@ import sys
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 import yaml
 
-from tests.two_ranks import free_port
+from tests.two_ranks import spawn_two
 from vrft.grpo.advantages import advantages_over_ranks, get_advantage
 
 REWARDS = torch.tensor([1.0, 0.0, 0.3, 0.9, 0.2, 0.7, 0.4, 0.4, 0.0, 1.0, 1.0, 0.5])
@@ -39,8 +38,7 @@ def _batch_std_worker(rank, port, out):
 
 @pytest.mark.multiproc
 def test_batch_std_uses_the_global_std_over_two_ranks():
-    out = mp.Manager().dict()
-    mp.spawn(_batch_std_worker, args=(free_port(), out), nprocs=2, join=True)
+    out = spawn_two(_batch_std_worker)
     one_process, _ = get_advantage("batch_std")(REWARDS, GROUPS)
     torch.testing.assert_close(torch.tensor(out[0] + out[1]), one_process)
     # A per-rank std (the old behaviour) gives different values on this batch.

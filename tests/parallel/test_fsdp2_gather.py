@@ -7,10 +7,9 @@ import os
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch.distributed.fsdp import fully_shard
 
-from tests.two_ranks import free_port
+from tests.two_ranks import spawn_two
 from vrft.parallel.fsdp2 import gathered
 
 
@@ -54,8 +53,7 @@ def _worker(rank, port, out):
 
 @pytest.mark.multiproc
 def test_fsdp2_gathers_once_per_rollout_phase():
-    out = mp.Manager().dict()
-    mp.spawn(_worker, args=(free_port(), out), nprocs=2, join=True)
+    out = spawn_two(_worker)
     for rank in (0, 1):
         per_step, once, same, sharded_again = out[rank]
         assert per_step >= 10 * 3, per_step  # every forward gathers every layer

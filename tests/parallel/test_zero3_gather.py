@@ -8,9 +8,8 @@ import os
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
-from tests.two_ranks import free_port
+from tests.two_ranks import spawn_two
 
 GATHERS = ("allgather_fn", "all_gather_into_tensor", "all_gather", "all_gather_coalesced")
 
@@ -80,8 +79,7 @@ def _worker(rank, port, out):
 @pytest.mark.multiproc
 def test_zero3_gathers_once_per_rollout_phase():
     pytest.importorskip("deepspeed")
-    out = mp.Manager().dict()
-    mp.spawn(_worker, args=(free_port(), out), nprocs=2, join=True)
+    out = spawn_two(_worker)
     for rank in (0, 1):
         per_step, once, once_longer, same, partitioned, moved = out[rank]
         assert per_step >= 10, per_step  # every forward gathers (its layers, coalesced)
